@@ -1,0 +1,1 @@
+"""pytest plugin for the bundled emulator (filled in by the emulator work)."""

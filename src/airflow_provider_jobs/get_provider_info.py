@@ -1,0 +1,127 @@
+"""Provider metadata for Airflow's providers manager.
+
+Loaded through the ``apache_airflow_provider`` entry point. This module imports nothing (not
+even the package's own code) so that ``airflow providers list`` and the connection form stay
+cheap; the version string is duplicated from ``_version.py`` and a test keeps them equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_VERSION = "0.1.0"
+_INTEGRATION_APIFY = "Apify"
+_INTEGRATION_TEMPLATES = "Nullspace Template Builds"
+_PKG = "airflow_provider_jobs"
+
+
+def _modules(role: str) -> list[dict[str, Any]]:
+    return [
+        {"integration-name": _INTEGRATION_APIFY, "python-modules": [f"{_PKG}.{role}.apify"]},
+        {
+            "integration-name": _INTEGRATION_TEMPLATES,
+            "python-modules": [f"{_PKG}.{role}.template_builds"],
+        },
+    ]
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider-info dict that Airflow validates and registers."""
+    return {
+        "package-name": "airflow-provider-jobs",
+        "name": "Remote Jobs (Apify, Nullspace template builds)",
+        "description": (
+            "Start, watch, abort and cancel Apify actor runs and builds and Nullspace template "
+            "builds, and never leave a paid job running behind a failed task."
+        ),
+        "versions": [_VERSION],
+        "version": _VERSION,
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION_APIFY,
+                "external-doc-url": "https://docs.apify.com/api/v2",
+                "tags": ["service"],
+            },
+            {
+                "integration-name": _INTEGRATION_TEMPLATES,
+                "external-doc-url": "https://docs.ns.rocks/",
+                "tags": ["service"],
+            },
+        ],
+        "hooks": _modules("hooks"),
+        "connection-types": [
+            {
+                "connection-type": "apify",
+                "hook-class-name": f"{_PKG}.hooks.apify.ApifyHook",
+                "hook-name": "Apify",
+                "conn-fields": {
+                    "allow_insecure_http": {
+                        "label": "Allow plain http:// to a non-loopback host",
+                        "description": "Only for trusted networks: the token would travel unencrypted.",
+                        "schema": {"type": ["boolean", "null"], "default": False},
+                    },
+                    "connect_timeout": {
+                        "label": "Connect timeout (s)",
+                        "schema": {"type": ["number", "null"], "default": 10},
+                    },
+                    "read_timeout": {
+                        "label": "Read timeout (s)",
+                        "description": "Long polls (waitForFinish) always get at least 60 s + a margin.",
+                        "schema": {"type": ["number", "null"], "default": 30},
+                    },
+                    "max_retries": {
+                        "label": "Max retries",
+                        "description": "Retries of idempotent calls on 429, 5xx and network errors.",
+                        "schema": {"type": ["integer", "null"], "default": 4},
+                    },
+                    "console_url": {
+                        "label": "Apify Console URL",
+                        "schema": {"type": ["string", "null"], "default": "https://console.apify.com"},
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "login", "extra"],
+                    "relabeling": {"password": "API token", "host": "API base URL"},
+                    "placeholders": {
+                        "password": "Apify API token (Console > Settings > API & Integrations)",
+                        "host": "https://api.apify.com (default)",
+                        "port": "443",
+                    },
+                },
+            },
+            {
+                "connection-type": "template_builds",
+                "hook-class-name": f"{_PKG}.hooks.template_builds.TemplateBuildHook",
+                "hook-name": "Nullspace Template Builds",
+                "conn-fields": {
+                    "allow_insecure_http": {
+                        "label": "Allow plain http:// to a non-loopback host",
+                        "description": "Only for trusted networks: the API key would travel unencrypted.",
+                        "schema": {"type": ["boolean", "null"], "default": False},
+                    },
+                    "connect_timeout": {
+                        "label": "Connect timeout (s)",
+                        "schema": {"type": ["number", "null"], "default": 10},
+                    },
+                    "read_timeout": {
+                        "label": "Read timeout (s)",
+                        "schema": {"type": ["number", "null"], "default": 30},
+                    },
+                    "max_retries": {
+                        "label": "Max retries",
+                        "description": "Retries of idempotent calls on 429, 5xx and network errors.",
+                        "schema": {"type": ["integer", "null"], "default": 4},
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "login", "extra"],
+                    "relabeling": {"password": "API key", "host": "API base URL"},
+                    "placeholders": {
+                        "password": "ns_live_...",
+                        "host": "https://templates.example.com (required)",
+                        "port": "443",
+                    },
+                },
+            },
+        ],
+    }

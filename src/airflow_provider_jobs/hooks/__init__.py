@@ -1,0 +1,1 @@
+"""Hooks of airflow-provider-jobs."""

@@ -1,0 +1,1 @@
+"""Notifications of airflow-provider-jobs."""

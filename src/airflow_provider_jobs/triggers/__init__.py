@@ -1,0 +1,1 @@
+"""Triggers of airflow-provider-jobs."""
