@@ -15,3 +15,51 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", os.path.join(_HOME, "dags"))
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+
+import logging  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+from _support import APIFY_TOKEN, TEMPLATES_TOKEN, FakeClock, Recorder, conn_json  # noqa: E402
+
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Airflow's deprecated import paths must not be used by the provider: fail on their warning.
+    config.addinivalue_line(
+        "filterwarnings", "error::airflow.utils.deprecation_tools.DeprecatedImportWarning"
+    )
+
+
+@pytest.fixture
+def mock_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Define apify_default and template_builds_default pointing at MOCK_BASE (no server)."""
+    monkeypatch.setenv("AIRFLOW_CONN_APIFY_DEFAULT", conn_json("apify", APIFY_TOKEN))
+    monkeypatch.setenv("AIRFLOW_CONN_TEMPLATE_BUILDS_DEFAULT", conn_json("template_builds", TEMPLATES_TOKEN))
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    """A scripted MockTransport handler."""
+    return Recorder()
+
+
+@pytest.fixture
+def assert_no_secret(caplog: pytest.LogCaptureFixture) -> Callable[..., None]:
+    """Assert that neither test token appears in the given texts nor in captured logs."""
+
+    def check(*texts: Any) -> None:
+        corpus = [str(t) for t in texts] + [r.getMessage() for r in caplog.records]
+        for text in corpus:
+            for token in (APIFY_TOKEN, TEMPLATES_TOKEN):
+                assert token not in text, f"token leaked into: {text[:200]!r}"
+
+    caplog.set_level(logging.DEBUG)
+    return check
+
+
+@pytest.fixture
+def fake_clock() -> Iterator[FakeClock]:
+    """A fake monotonic clock with a sleep that only advances it."""
+    yield FakeClock()

@@ -1,0 +1,132 @@
+"""Checks applied to ids and arguments before any request is made.
+
+Ids are opaque to us (Apify documents no pattern, template build ids only a ``tb_`` prefix),
+so the check is about safety, not format: an id must be a short string of URL-unreserved
+characters (letters, digits, ``-``, ``.``, ``_``, ``~``) that cannot change the request's path
+or query. Whatever is refused raises :class:`~airflow_provider_jobs.exceptions.InvalidIdError`
+naming the argument and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from airflow_provider_jobs.exceptions import InvalidIdError
+
+MAX_ID_LENGTH = 128
+MAX_ACTOR_ID_LENGTH = 256
+MAX_REASON_LENGTH = 500
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9._~-]+")
+_PROBLEMS: tuple[tuple[str, str], ...] = (
+    ("/", "'/'"),
+    ("\\", "'\\'"),
+    ("?", "'?'"),
+    ("#", "'#'"),
+    ("%", "'%' (ids are sent encoded; pass the raw id)"),
+)
+
+
+def _show(value: str) -> str:
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return repr(shown)
+
+
+def _problem(value: str) -> str | None:
+    if value == "":
+        return "it is empty"
+    if value.strip() != value or any(ch.isspace() for ch in value):
+        return "it contains whitespace"
+    for needle, label in _PROBLEMS:
+        if needle in value:
+            return f"it contains {label}"
+    if value in (".", "..") or ".." in value:
+        return "it contains '..'"
+    if not _SAFE_ID.fullmatch(value):
+        return "it contains characters other than letters, digits, '-', '.', '_' and '~'"
+    return None
+
+
+def validate_job_id(value: Any, what: str) -> str:
+    """Return ``value`` if it is a safe job id, else raise :class:`InvalidIdError`.
+
+    :param value: the id given by the user
+    :param what: what the id is, for the message, e.g. ``"Apify run id"``
+    """
+    if not isinstance(value, str):
+        raise InvalidIdError(f"Invalid {what}: expected a string, got {type(value).__name__}.")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidIdError(
+            f"Invalid {what} {_show(value)}: it is {len(value)} characters long "
+            f"(at most {MAX_ID_LENGTH})."
+        )
+    problem = _problem(value)
+    if problem:
+        raise InvalidIdError(f"Invalid {what} {_show(value)}: {problem}.")
+    return value
+
+
+def normalize_actor_id(value: Any) -> str:
+    """Return an Apify actor reference ready for a URL path segment.
+
+    Accepts an actor id (``HDSasDasz78YcAPEB``), ``username~actor-name``, ``~actor-name`` and
+    ``username/actor-name`` (turned into the ``~`` form, as the official client does).
+
+    :param value: the actor reference given by the user
+    """
+    if not isinstance(value, str):
+        raise InvalidIdError(f"Invalid Apify actor id: expected a string, got {type(value).__name__}.")
+    if len(value) > MAX_ACTOR_ID_LENGTH:
+        raise InvalidIdError(
+            f"Invalid Apify actor id {_show(value)}: it is {len(value)} characters long "
+            f"(at most {MAX_ACTOR_ID_LENGTH})."
+        )
+    candidate = value
+    if value.count("/") == 1 and "~" not in value:
+        owner, _, name = value.partition("/")
+        if owner and name:
+            candidate = f"{owner}~{name}"
+    problem = _problem(candidate)
+    if problem is None and candidate.count("~") > 1:
+        problem = "it has more than one '~' (use 'username~actor-name' or an actor id)"
+    if problem is None and candidate.endswith("~"):
+        problem = "the actor name after '~' is empty"
+    if problem:
+        raise InvalidIdError(
+            f"Invalid Apify actor id {_show(value)}: {problem}. "
+            "Use an actor id or 'username~actor-name' / 'username/actor-name'."
+        )
+    return candidate
+
+
+def validate_reason(value: Any, what: str = "cancel reason") -> str | None:
+    """Return a cancel reason that is safe to send, or raise :class:`InvalidIdError`.
+
+    ``None`` stays ``None``. Control characters other than tab and newline are refused; a reason
+    longer than :data:`MAX_REASON_LENGTH` is cut with an ellipsis (the API documents no limit,
+    so we stay well under any plausible one).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidIdError(f"Invalid {what}: expected a string, got {type(value).__name__}.")
+    if any((ord(ch) < 32 and ch not in "\t\n") or ord(ch) == 127 for ch in value):
+        raise InvalidIdError(f"Invalid {what}: it contains control characters.")
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > MAX_REASON_LENGTH:
+        value = value[: MAX_REASON_LENGTH - 3] + "..."
+    return value
+
+
+def validate_wait_seconds(value: Any, what: str) -> float | None:
+    """Return a non-negative number of seconds, ``None`` unchanged; refuse anything else."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidIdError(f"Invalid {what}: expected a number of seconds, got {type(value).__name__}.")
+    if value != value or value < 0:  # NaN or negative
+        raise InvalidIdError(f"Invalid {what}: {value!r} is not a non-negative number of seconds.")
+    return float(value)
