@@ -1,1 +1,46 @@
-"""Models of airflow-provider-jobs."""
+"""Pydantic models of API responses, with status enums and their terminal/success sets."""
+
+from airflow_provider_jobs.models._base import StatusEnum, StatusSets
+from airflow_provider_jobs.models.apify import (
+    APIFY_STATUSES,
+    APIFY_SUCCESS,
+    APIFY_TERMINAL,
+    ApifyBuild,
+    ApifyJobStatus,
+    ApifyRun,
+    ApifyRunList,
+    ApifyUser,
+)
+from airflow_provider_jobs.models.template_builds import (
+    TEMPLATE_BUILD_STATUSES,
+    TEMPLATE_BUILD_SUCCESS,
+    TEMPLATE_BUILD_TERMINAL,
+    LogKind,
+    TemplateBuild,
+    TemplateBuildLogEntry,
+    TemplateBuildSnapshot,
+    TemplateBuildStatus,
+    TemplateInfo,
+)
+
+__all__ = [
+    "APIFY_STATUSES",
+    "APIFY_SUCCESS",
+    "APIFY_TERMINAL",
+    "TEMPLATE_BUILD_STATUSES",
+    "TEMPLATE_BUILD_SUCCESS",
+    "TEMPLATE_BUILD_TERMINAL",
+    "ApifyBuild",
+    "ApifyJobStatus",
+    "ApifyRun",
+    "ApifyRunList",
+    "ApifyUser",
+    "LogKind",
+    "StatusEnum",
+    "StatusSets",
+    "TemplateBuild",
+    "TemplateBuildLogEntry",
+    "TemplateBuildSnapshot",
+    "TemplateBuildStatus",
+    "TemplateInfo",
+]
