@@ -1,0 +1,203 @@
+"""What both hooks share: reading the connection, the HTTP core, running operations.
+
+An *operation* is a :class:`~airflow_provider_jobs._http.Call` plus a parser for its JSON body.
+Each public hook method builds one and hands it to :meth:`JobsHook._run` (sync) or
+:meth:`JobsHook._arun` (async), so the sync and async twins share everything but the await.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+import httpx
+from airflow.sdk import BaseHook
+from pydantic import BaseModel, ValidationError
+
+from airflow_provider_jobs._compat import connection_not_found_types, mask_secret
+from airflow_provider_jobs._connection import ConnectionSettings, ServiceInfo, build_settings
+from airflow_provider_jobs._http import Call, HttpCore
+from airflow_provider_jobs._retry import RetryPolicy
+from airflow_provider_jobs.exceptions import (
+    InvalidIdError,
+    JobsApiError,
+    JobsConfigError,
+    JobsError,
+    UnexpectedResponseError,
+)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Operation(Generic[T]):
+    """A call and the parser of its JSON body."""
+
+    call: Call
+    parse: Callable[[Any], T]
+
+
+def model_parser(model: type[M], call: Call, conn_id: str, envelope: str | None) -> Callable[[Any], M]:
+    """Return a parser that unwraps ``envelope`` (``"data"`` for Apify) and validates ``model``."""
+
+    def parse(payload: Any) -> M:
+        body = payload
+        if envelope is not None:
+            if not isinstance(payload, dict) or envelope not in payload:
+                raise _shape_error(call, conn_id, f"no '{envelope}' object in the response")
+            body = payload[envelope]
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0] if exc.errors() else {}
+            where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+            raise _shape_error(
+                call, conn_id, f"{model.__name__} did not validate at '{where}': {first.get('msg', exc)}"
+            ) from None
+
+    return parse
+
+
+def _shape_error(call: Call, conn_id: str, detail: str) -> UnexpectedResponseError:
+    return UnexpectedResponseError(
+        f"{call.action} failed on connection '{conn_id}': unexpected response: {detail}.",
+        job_id=call.job_id,
+        conn_id=conn_id,
+        method=call.method,
+        path=call.path,
+    )
+
+
+def json_body(value: Any, what: str) -> Any:
+    """Check that ``value`` is a JSON object that can be sent; return it."""
+    if not isinstance(value, dict):
+        raise InvalidIdError(f"Invalid {what}: expected a dict (JSON object), got {type(value).__name__}.")
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidIdError(f"Invalid {what}: it is not JSON-serializable ({exc}).") from None
+    return value
+
+
+class JobsHook(BaseHook):
+    """Base of the provider's hooks: one connection, one HTTP core, sync and async.
+
+    :param conn_id: the Airflow connection id
+    :param transport: httpx transport for sync calls (tests pass ``httpx.MockTransport``)
+    :param async_transport: httpx transport for async calls
+    :param retry_policy: override the retry policy built from the connection
+    """
+
+    service: ClassVar[ServiceInfo]
+    conn_type: ClassVar[str]
+    conn_name_attr: ClassVar[str]
+    default_conn_name: ClassVar[str]
+    hook_name: ClassVar[str]
+
+    def __init__(
+        self,
+        conn_id: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(conn_id, str) or not conn_id.strip():
+            raise JobsConfigError(f"A {self.service.label} connection id must be a non-empty string.")
+        self.conn_id = conn_id
+        self._transport = transport
+        self._async_transport = async_transport
+        self._retry_policy = retry_policy
+        self._settings: ConnectionSettings | None = None
+        self._core: HttpCore | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(conn_id={self.conn_id!r})"
+
+    # ------------------------------------------------------------ connection
+    def _not_found(self) -> JobsConfigError:
+        env = "AIRFLOW_CONN_" + self.conn_id.upper()
+        return JobsConfigError(
+            f"Connection '{self.conn_id}' is not defined. Create it (Admin > Connections, type "
+            f"'{self.service.conn_type}') or set the environment variable {env}, e.g. "
+            f"{env}='{{\"conn_type\": \"{self.service.conn_type}\", \"host\": \"...\", \"password\": \"<token>\"}}'.",
+            conn_id=self.conn_id,
+        )
+
+    def _settings_from(self, conn: Any) -> ConnectionSettings:
+        extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
+        if conn.password:
+            mask_secret(conn.password)
+        settings = build_settings(
+            self.conn_id,
+            self.service,
+            host=conn.host,
+            port=conn.port,
+            password=conn.password,
+            extra=extra if isinstance(extra, dict) else {},
+        )
+        return settings
+
+    @property
+    def settings(self) -> ConnectionSettings:
+        """The validated connection settings (loaded once)."""
+        if self._settings is None:
+            try:
+                conn = self.get_connection(self.conn_id)
+            except connection_not_found_types() as exc:
+                raise self._not_found() from exc
+            self._settings = self._settings_from(conn)
+        return self._settings
+
+    async def asettings(self) -> ConnectionSettings:
+        """Async twin of :attr:`settings` (does not block the triggerer's event loop)."""
+        if self._settings is None:
+            try:
+                conn = await self.aget_connection(self.conn_id)
+            except connection_not_found_types() as exc:
+                raise self._not_found() from exc
+            self._settings = self._settings_from(conn)
+        return self._settings
+
+    def _make_core(self, settings: ConnectionSettings) -> HttpCore:
+        if self._core is None:
+            self._core = HttpCore(
+                settings,
+                policy=self._retry_policy,
+                transport=self._transport,
+                async_transport=self._async_transport,
+            )
+        return self._core
+
+    def get_conn(self) -> HttpCore:
+        """Return the HTTP core bound to this hook's connection."""
+        return self._make_core(self.settings)
+
+    async def aget_conn(self) -> HttpCore:
+        """Async twin of :meth:`get_conn`."""
+        return self._make_core(await self.asettings())
+
+    def close(self) -> None:
+        """Release the sync HTTP client."""
+        if self._core is not None:
+            self._core.close()
+
+    # ------------------------------------------------------------- operations
+    def _run(self, op: Operation[T]) -> T:
+        return op.parse(self.get_conn().request(op.call))
+
+    async def _arun(self, op: Operation[T]) -> T:
+        core = await self.aget_conn()
+        return op.parse(await core.arequest(op.call))
+
+    def _test(self, probe: Callable[[], str]) -> tuple[bool, str]:
+        try:
+            return True, probe()
+        except (JobsApiError, JobsError) as exc:
+            return False, str(exc)
+        except Exception as exc:  # the Test button must always get an answer
+            return False, f"{type(exc).__name__}: {exc}"
