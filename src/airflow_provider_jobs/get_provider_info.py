@@ -25,6 +25,41 @@ def _modules(role: str) -> list[dict[str, Any]]:
     ]
 
 
+def _conn_fields(secret_name: str) -> dict[str, Any]:
+    """Connection-form fields both services share (stored in the connection's extra)."""
+    return {
+        "allow_insecure_http": {
+            "label": "Allow plain http:// to a non-loopback host",
+            "description": f"Only for trusted networks: the {secret_name} would travel unencrypted.",
+            "schema": {"type": ["boolean", "null"], "default": False},
+        },
+        "connect_timeout": {"label": "Connect timeout (s)", "schema": {"type": ["number", "null"], "default": 10}},
+        "read_timeout": {
+            "label": "Read timeout (s)",
+            "description": "Long polls (Apify waitForFinish) always get at least 60 s plus a margin.",
+            "schema": {"type": ["number", "null"], "default": 30},
+        },
+        "max_retries": {
+            "label": "Max retries",
+            "description": "Retries of idempotent calls (get, abort, cancel) on 429, 5xx and network errors.",
+            "schema": {"type": ["integer", "null"], "default": 4},
+        },
+        "retry_max_elapsed": {
+            "label": "Retry budget (s)",
+            "description": "No retry starts after this many seconds since the first attempt.",
+            "schema": {"type": ["number", "null"], "default": 120},
+        },
+    }
+
+
+def _behaviour(secret_label: str, secret_placeholder: str, host_placeholder: str) -> dict[str, Any]:
+    return {
+        "hidden-fields": ["schema", "login", "extra"],
+        "relabeling": {"password": secret_label, "host": "API base URL"},
+        "placeholders": {"password": secret_placeholder, "host": host_placeholder, "port": "443"},
+    }
+
+
 def get_provider_info() -> dict[str, Any]:
     """Return the provider-info dict that Airflow validates and registers."""
     return {
@@ -35,7 +70,6 @@ def get_provider_info() -> dict[str, Any]:
             "builds, and never leave a paid job running behind a failed task."
         ),
         "versions": [_VERSION],
-        "version": _VERSION,
         "integrations": [
             {
                 "integration-name": _INTEGRATION_APIFY,
@@ -55,73 +89,27 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": f"{_PKG}.hooks.apify.ApifyHook",
                 "hook-name": "Apify",
                 "conn-fields": {
-                    "allow_insecure_http": {
-                        "label": "Allow plain http:// to a non-loopback host",
-                        "description": "Only for trusted networks: the token would travel unencrypted.",
-                        "schema": {"type": ["boolean", "null"], "default": False},
-                    },
-                    "connect_timeout": {
-                        "label": "Connect timeout (s)",
-                        "schema": {"type": ["number", "null"], "default": 10},
-                    },
-                    "read_timeout": {
-                        "label": "Read timeout (s)",
-                        "description": "Long polls (waitForFinish) always get at least 60 s + a margin.",
-                        "schema": {"type": ["number", "null"], "default": 30},
-                    },
-                    "max_retries": {
-                        "label": "Max retries",
-                        "description": "Retries of idempotent calls on 429, 5xx and network errors.",
-                        "schema": {"type": ["integer", "null"], "default": 4},
-                    },
+                    **_conn_fields("token"),
                     "console_url": {
                         "label": "Apify Console URL",
+                        "description": "Base of the links to runs and builds shown on task pages.",
                         "schema": {"type": ["string", "null"], "default": "https://console.apify.com"},
                     },
                 },
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "login", "extra"],
-                    "relabeling": {"password": "API token", "host": "API base URL"},
-                    "placeholders": {
-                        "password": "Apify API token (Console > Settings > API & Integrations)",
-                        "host": "https://api.apify.com (default)",
-                        "port": "443",
-                    },
-                },
+                "ui-field-behaviour": _behaviour(
+                    "API token",
+                    "Apify API token (Console > Settings > API & Integrations)",
+                    "https://api.apify.com (default)",
+                ),
             },
             {
                 "connection-type": "template_builds",
                 "hook-class-name": f"{_PKG}.hooks.template_builds.TemplateBuildHook",
                 "hook-name": "Nullspace Template Builds",
-                "conn-fields": {
-                    "allow_insecure_http": {
-                        "label": "Allow plain http:// to a non-loopback host",
-                        "description": "Only for trusted networks: the API key would travel unencrypted.",
-                        "schema": {"type": ["boolean", "null"], "default": False},
-                    },
-                    "connect_timeout": {
-                        "label": "Connect timeout (s)",
-                        "schema": {"type": ["number", "null"], "default": 10},
-                    },
-                    "read_timeout": {
-                        "label": "Read timeout (s)",
-                        "schema": {"type": ["number", "null"], "default": 30},
-                    },
-                    "max_retries": {
-                        "label": "Max retries",
-                        "description": "Retries of idempotent calls on 429, 5xx and network errors.",
-                        "schema": {"type": ["integer", "null"], "default": 4},
-                    },
-                },
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "login", "extra"],
-                    "relabeling": {"password": "API key", "host": "API base URL"},
-                    "placeholders": {
-                        "password": "ns_live_...",
-                        "host": "https://templates.example.com (required)",
-                        "port": "443",
-                    },
-                },
+                "conn-fields": _conn_fields("API key"),
+                "ui-field-behaviour": _behaviour(
+                    "API key", "ns_live_...", "https://templates.example.com (required)"
+                ),
             },
         ],
     }
