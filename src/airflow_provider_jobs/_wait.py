@@ -66,8 +66,10 @@ class _Loop(Generic[J]):
             return None
         return max(0.0, self.spec.timeout - (self.clock() - self.start))
 
-    def seen(self, job: J) -> bool:
-        """Record a fetched job; return True if it is terminal."""
+    def seen(self, job: J | None) -> bool:
+        """Record a fetched job (``None``: nothing learnt this time); return True if terminal."""
+        if job is None:
+            return False
         self.last_ok = self.clock()
         status = self.spec.status_of(job)
         if status != self.last_status:
@@ -94,7 +96,7 @@ class _Loop(Generic[J]):
 
 def wait_until_terminal(
     spec: WaitSpec[J],
-    fetch: Callable[[float | None], J],
+    fetch: Callable[[float | None], J | None],
     *,
     should_stop: Callable[[], bool] = lambda: False,
     clock: Callable[[], float] = time.monotonic,
@@ -116,13 +118,13 @@ def wait_until_terminal(
             loop.not_found(err)
         else:
             if loop.seen(job):
-                return job
+                return job  # type: ignore[return-value]
         sleep(loop.pause())
 
 
 async def await_until_terminal(
     spec: WaitSpec[J],
-    fetch: Callable[[float | None], Awaitable[J]],
+    fetch: Callable[[float | None], Awaitable[J | None]],
     *,
     should_stop: Callable[[], bool] = lambda: False,
     clock: Callable[[], float] = time.monotonic,
@@ -139,5 +141,5 @@ async def await_until_terminal(
             loop.not_found(err)
         else:
             if loop.seen(job):
-                return job
+                return job  # type: ignore[return-value]
         await sleep(loop.pause())

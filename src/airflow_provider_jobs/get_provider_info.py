@@ -83,6 +83,18 @@ def get_provider_info() -> dict[str, Any]:
             },
         ],
         "hooks": _modules("hooks"),
+        "operators": _modules("operators"),
+        "sensors": _modules("sensors"),
+        "triggers": _modules("triggers"),
+        "notifications": [
+            f"{_PKG}.notifications.apify.ApifyAbortRunNotifier",
+            f"{_PKG}.notifications.apify.ApifyAbortBuildNotifier",
+            f"{_PKG}.notifications.template_builds.TemplateBuildCancelNotifier",
+        ],
+        "extra-links": [
+            f"{_PKG}.links.apify.ApifyRunLink",
+            f"{_PKG}.links.apify.ApifyBuildLink",
+        ],
         "connection-types": [
             {
                 "connection-type": "apify",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
@@ -17,7 +17,7 @@ from airflow.sdk import BaseHook
 from pydantic import BaseModel, ValidationError
 
 from airflow_provider_jobs._compat import connection_not_found_types, mask_secret
-from airflow_provider_jobs._connection import ConnectionSettings, ServiceInfo, build_settings
+from airflow_provider_jobs._connection import ConnectionSettings, ServiceInfo, Timeouts, build_settings
 from airflow_provider_jobs._http import Call, HttpCore
 from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs.exceptions import (
@@ -89,6 +89,8 @@ class JobsHook(BaseHook):
     :param transport: httpx transport for sync calls (tests pass ``httpx.MockTransport``)
     :param async_transport: httpx transport for async calls
     :param retry_policy: override the retry policy built from the connection
+    :param request_timeout: cap every connect/read/write timeout at this many seconds (used for
+        the few-seconds abort in ``on_kill``)
     """
 
     service: ClassVar[ServiceInfo]
@@ -104,6 +106,7 @@ class JobsHook(BaseHook):
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         retry_policy: RetryPolicy | None = None,
+        request_timeout: float | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(conn_id, str) or not conn_id.strip():
@@ -112,6 +115,7 @@ class JobsHook(BaseHook):
         self._transport = transport
         self._async_transport = async_transport
         self._retry_policy = retry_policy
+        self._request_timeout = request_timeout
         self._settings: ConnectionSettings | None = None
         self._core: HttpCore | None = None
 
@@ -165,6 +169,12 @@ class JobsHook(BaseHook):
 
     def _make_core(self, settings: ConnectionSettings) -> HttpCore:
         if self._core is None:
+            if self._request_timeout is not None:
+                cap = self._request_timeout
+                t = settings.timeouts
+                settings = replace(settings, timeouts=Timeouts(
+                    connect=min(t.connect, cap), read=min(t.read, cap), write=min(t.write, cap), pool=min(t.pool, cap)
+                ))
             self._core = HttpCore(
                 settings,
                 policy=self._retry_policy,

@@ -63,7 +63,7 @@ def _wait(value: Any) -> float | None:
     return None if not seconds else min(float(MAX_WAIT_FOR_FINISH), seconds)
 
 
-def _long_poll(budget: float | None) -> int:
+def long_poll_seconds(budget: float | None) -> int:
     """Seconds to ask the server to hold a GET open: the budget left, at most 60."""
     return MAX_WAIT_FOR_FINISH if budget is None else max(0, min(MAX_WAIT_FOR_FINISH, int(budget)))
 
@@ -276,7 +276,7 @@ class ApifyHook(JobsHook):
         :raises JobWaitTimeout: the run was still active at the deadline
         """
         spec = self.run_wait_spec(run_id, timeout, not_found_grace)
-        return wait_until_terminal(spec, lambda budget: self.get_run(run_id, _long_poll(budget)))
+        return wait_until_terminal(spec, lambda budget: self.get_run(run_id, long_poll_seconds(budget)))
 
     # ----------------------------------------------------------------- builds
     def get_build(self, build_id: str, wait_for_finish: float | None = None) -> ApifyBuild:
@@ -332,7 +332,7 @@ class ApifyHook(JobsHook):
         :raises JobWaitTimeout: the build was still active at the deadline
         """
         spec = self.build_wait_spec(build_id, timeout, not_found_grace)
-        return wait_until_terminal(spec, lambda budget: self.get_build(build_id, _long_poll(budget)))
+        return wait_until_terminal(spec, lambda budget: self.get_build(build_id, long_poll_seconds(budget)))
 
     # ------------------------------------------------------------------ other
     def get_user(self) -> ApifyUser:
@@ -388,7 +388,7 @@ class ApifyHook(JobsHook):
     async def await_for_run(self, run_id: str, timeout: float | None, *, not_found_grace: float = 0.0) -> ApifyRun:
         """Async twin of :meth:`wait_for_run`."""
         spec = self.run_wait_spec(run_id, timeout, not_found_grace)
-        return await await_until_terminal(spec, lambda budget: self.aget_run(run_id, _long_poll(budget)))
+        return await await_until_terminal(spec, lambda budget: self.aget_run(run_id, long_poll_seconds(budget)))
 
     async def aget_build(self, build_id: str, wait_for_finish: float | None = None) -> ApifyBuild:
         """Async twin of :meth:`get_build`."""
@@ -422,7 +422,7 @@ class ApifyHook(JobsHook):
     async def await_for_build(self, build_id: str, timeout: float | None, *, not_found_grace: float = 0.0) -> ApifyBuild:
         """Async twin of :meth:`wait_for_build`."""
         spec = self.build_wait_spec(build_id, timeout, not_found_grace)
-        return await await_until_terminal(spec, lambda budget: self.aget_build(build_id, _long_poll(budget)))
+        return await await_until_terminal(spec, lambda budget: self.aget_build(build_id, long_poll_seconds(budget)))
 
     async def aget_user(self) -> ApifyUser:
         """Async twin of :meth:`get_user`."""

@@ -131,6 +131,7 @@ class TemplateBuild(ApiModel):
             "finished_at": _iso(self.finished_at),
             "duration_ms": self.duration_ms,
             "cancel_requested_at": _iso(self.cancel_requested_at),
+            "cancel_pending": self.cancel_pending,
             "cancellation_reason": self.cancellation_reason,
             "error": self.failure_text if str(self.status) == TemplateBuildStatus.ERROR else None,
             "artifact_ids": list(self.artifact_ids),

@@ -1,0 +1,73 @@
+"""Failure callbacks that abort/cancel a job: usable as ``on_failure_callback`` (alone or in lists).
+
+With no id given, the notifier takes the id the failing task pushed to XCom (``run_id`` /
+``build_id``), or the one ``task_id`` pushed when the callback sits on another task or on the
+DAG. A notifier logs what it did and never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseNotifier
+
+from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions, JobAdapter, abort_quietly
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+log = logging.getLogger(__name__)
+
+
+class JobAbortNotifier(BaseNotifier):
+    """Abort/cancel the job of a failed task.
+
+    :param job_id: the job to abort; default: the id the task pushed to XCom
+    :param task_id: read the id from this task's XCom instead of the failing task's
+    :param deadline: seconds the abort may take, retries included
+    """
+
+    adapter: ClassVar[JobAdapter[Any, Any]]
+    job_id_attr: ClassVar[str]
+
+    def __init__(self, *, task_id: str | None = None, deadline: float = CALLBACK_ABORT_DEADLINE) -> None:
+        super().__init__()
+        self.task_id = task_id
+        self.deadline = deadline
+
+    @property
+    def conn_id(self) -> str:
+        """The connection id."""
+        return getattr(self, self.adapter.conn_attr)
+
+    def abort_options(self, context: Context) -> AbortOptions:
+        """How to abort (graceful abort, cancel reason)."""
+        return AbortOptions()
+
+    def _job_id(self, context: Context) -> str | None:
+        given = getattr(self, self.job_id_attr)
+        if given:
+            return str(given)
+        ti = context.get("ti") or context.get("task_instance")
+        if ti is None:
+            return None
+        value = ti.xcom_pull(task_ids=self.task_id or ti.task_id, key=self.adapter.xcom_key)
+        if isinstance(value, list):  # mapped tasks / several task ids
+            value = next((v for v in value if v), None)
+        return str(value) if value else None
+
+    def notify(self, context: Context) -> None:
+        """Abort/cancel the job; log and return on any problem."""
+        kind = self.adapter.kind
+        try:
+            job_id = self._job_id(context)
+            if not job_id:
+                log.warning("%s notifier: no %s given and none in XCom key '%s' of task %s; nothing to %s.",
+                            kind, self.job_id_attr, self.adapter.xcom_key, self.task_id or "(the failing task)",
+                            self.adapter.verb)
+                return
+            abort_quietly(self.adapter, self.conn_id, job_id, self.abort_options(context), deadline=self.deadline,
+                          logger=log)
+        except Exception as exc:  # noqa: BLE001 - a callback never raises
+            log.error("%s notifier failed: %s: %s", kind, type(exc).__name__, exc)

@@ -1,0 +1,153 @@
+"""The deferrable wait, shared by the three job kinds.
+
+A trigger watches one job until it is terminal and yields one event built by
+:func:`~airflow_provider_jobs.lifecycle.make_event`. It is given the task's deadline
+(``end_time``, epoch seconds) and, when that passes, aborts the job itself (if allowed) before
+yielding a ``timeout`` event, so the abort does not depend on Airflow's own defer timeout.
+
+* ``on_kill`` (Airflow >= 3.3; the user marked the deferred task failed/success or cleared it)
+  aborts the job when ``abort_on_kill`` is set.
+* ``cleanup`` runs on every exit, including triggerer restarts, and never aborts.
+* All I/O is async; triggers in one triggerer share one connection pool per service.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_jobs._wait import await_until_terminal
+from airflow_provider_jobs.exceptions import (
+    AuthError,
+    InvalidInputError,
+    JobsApiError,
+    JobsError,
+    JobWaitTimeout,
+    NotFoundError,
+)
+from airflow_provider_jobs.lifecycle import (
+    CALLBACK_ABORT_DEADLINE,
+    EVENT_ERROR,
+    EVENT_TERMINAL,
+    EVENT_TIMEOUT,
+    AbortOptions,
+    JobAdapter,
+    aabort_quietly,
+    make_event,
+)
+
+_FATAL = (NotFoundError, AuthError, InvalidInputError)
+
+
+class JobTrigger(BaseTrigger):
+    """Wait for a job to end; abort it at the deadline or when the task is killed.
+
+    :param job_id: the run/build id
+    :param conn_id: the Airflow connection id
+    :param end_time: epoch seconds after which the wait ends (``None``: no deadline)
+    :param abort_on_timeout: abort/cancel the job when ``end_time`` passes
+    :param abort_on_kill: abort/cancel the job in ``on_kill``
+    :param gracefully: Apify runs: graceful abort
+    :param reason: template builds: cancel reason
+    :param poll_interval: seconds between polls (long polls return as soon as the job ends)
+    :param not_found_grace: seconds during which a 404 is taken as replication lag
+    """
+
+    adapter: ClassVar[JobAdapter[Any, Any]]
+
+    def __init__(
+        self,
+        job_id: str,
+        conn_id: str,
+        end_time: float | None = None,
+        abort_on_timeout: bool = True,
+        abort_on_kill: bool = True,
+        gracefully: bool = False,
+        reason: str | None = None,
+        poll_interval: float | None = None,
+        not_found_grace: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.conn_id = conn_id
+        self.end_time = end_time
+        self.abort_on_timeout = abort_on_timeout
+        self.abort_on_kill = abort_on_kill
+        self.gracefully = gracefully
+        self.reason = reason
+        self.poll_interval = poll_interval
+        self.not_found_grace = not_found_grace
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the class path and the plain kwargs that rebuild this trigger."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "job_id": self.job_id,
+                "conn_id": self.conn_id,
+                "end_time": self.end_time,
+                "abort_on_timeout": self.abort_on_timeout,
+                "abort_on_kill": self.abort_on_kill,
+                "gracefully": self.gracefully,
+                "reason": self.reason,
+                "poll_interval": self.poll_interval,
+                "not_found_grace": self.not_found_grace,
+            },
+        )
+
+    def _options(self) -> AbortOptions:
+        return AbortOptions(gracefully=self.gracefully, reason=self.reason)
+
+    async def _abort(self) -> Any:
+        return await aabort_quietly(
+            self.adapter, self.conn_id, self.job_id, self._options(), deadline=CALLBACK_ABORT_DEADLINE,
+            logger=self.log,
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Yield one event: ``terminal`` (with the job's summary), ``timeout`` or ``error``."""
+        adapter = self.adapter
+        hook = adapter.hook(self.conn_id)
+        watcher = adapter.watcher(hook, self.job_id, None)
+        timeout = None if self.end_time is None else max(0.0, self.end_time - time.time())
+        spec = adapter.wait_spec(self.job_id, timeout=timeout, not_found_grace=self.not_found_grace)
+        if self.poll_interval is not None:
+            spec.poll_interval = self.poll_interval
+
+        async def fetch(budget: float | None) -> Any:
+            try:
+                return await watcher.afetch(budget)
+            except _FATAL:
+                raise
+            except JobsApiError as exc:  # still failing after the core's retries: keep waiting
+                self.log.warning("%s %s: %s; will try again.", adapter.kind, self.job_id, exc)
+                return None
+
+        try:
+            job = await await_until_terminal(spec, fetch)
+        except JobWaitTimeout as exc:
+            job = await self._abort() if self.abort_on_timeout else None
+            action = f"; {adapter.verb} sent" if self.abort_on_timeout else f" (left running: abort_on_timeout is off)"
+            message = f"{exc}{action}."
+            self.log.warning(message)
+            yield TriggerEvent(make_event(adapter, EVENT_TIMEOUT, self.job_id, hook=hook if job else None,
+                                          job=job, message=message))
+            return
+        except JobsError as exc:
+            self.log.error("%s %s: %s", adapter.kind, self.job_id, exc)
+            yield TriggerEvent(make_event(adapter, EVENT_ERROR, self.job_id, message=str(exc)))
+            return
+        yield TriggerEvent(make_event(adapter, EVENT_TERMINAL, self.job_id, hook=hook, job=job))
+
+    async def on_kill(self) -> None:
+        """Abort/cancel the job: the user marked the deferred task failed/success or cleared it."""
+        if self.abort_on_kill:
+            self.log.warning("%s %s: the deferred task was stopped by a user; sending %s.",
+                             self.adapter.kind, self.job_id, self.adapter.verb)
+            await self._abort()
+
+    async def cleanup(self) -> None:
+        """Release nothing remote: cleanup runs on every exit, including triggerer restarts."""

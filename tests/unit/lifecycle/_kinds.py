@@ -1,0 +1,113 @@
+"""The three job kinds, with MockTransport bodies for each state (used through the ``job_kind`` fixture)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
+
+import httpx
+
+from airflow_provider_jobs._adapters import APIFY_BUILD, APIFY_RUN, TEMPLATE_BUILD
+from airflow_provider_jobs.lifecycle import JobAdapter
+from airflow_provider_jobs.notifications.apify import ApifyAbortBuildNotifier, ApifyAbortRunNotifier
+from airflow_provider_jobs.notifications.template_builds import TemplateBuildCancelNotifier
+from airflow_provider_jobs.operators.apify import ApifyBuildActorOperator, ApifyRunActorOperator
+from airflow_provider_jobs.operators.template_builds import TemplateBuildOperator
+from airflow_provider_jobs.sensors.apify import ApifyBuildSensor, ApifyRunSensor
+from airflow_provider_jobs.sensors.template_builds import TemplateBuildSensor
+from airflow_provider_jobs.triggers._base import JobTrigger
+from airflow_provider_jobs.triggers.apify import ApifyBuildTrigger, ApifyRunTrigger
+from airflow_provider_jobs.triggers.template_builds import TemplateBuildTrigger
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "apify"
+RUN = json.loads((FIXTURES / "run_aborted.json").read_text())["data"]
+BUILD = json.loads((FIXTURES / "build_succeeded.json").read_text())["data"]
+TB = {"build_id": "tb_1", "template_id": "tmpl_1", "name": "etl", "tags": ["default"], "status": "building"}
+
+
+@dataclass
+class JobKind:
+    """One job kind, as the lifecycle tests need it."""
+
+    name: str
+    adapter: JobAdapter[Any, Any]
+    job_id: str
+    operator: Callable[..., Any]
+    sensor: Callable[..., Any]
+    trigger: type[JobTrigger]
+    notifier: Callable[..., Any]
+    running: str
+    succeeded: str
+    failed: str
+    aborted: str
+    body: Callable[[str], dict[str, Any]]
+    start_path: str
+    abort_path: str
+    get_path: str
+
+    def response(self, status: str, code: int = 200) -> httpx.Response:
+        return httpx.Response(code, json=self.body(status))
+
+
+def _apify(data: dict[str, Any]) -> Callable[[str], dict[str, Any]]:
+    return lambda status: {"data": {**data, "status": status}}
+
+
+def _template(status: str) -> dict[str, Any]:
+    return {"build": {**TB, "status": status}, "entries": [], "next_offset": 0}
+
+
+KINDS = {
+    "apify_run": JobKind(
+        "apify_run", APIFY_RUN, RUN["id"],
+        lambda **kw: ApifyRunActorOperator(task_id="t", actor_id="janedoe~my-actor", **kw),
+        lambda **kw: ApifyRunSensor(task_id="s", run_id=RUN["id"], **kw),
+        ApifyRunTrigger, lambda **kw: ApifyAbortRunNotifier(**kw),
+        "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", _apify(RUN),
+        "/v2/actors/janedoe~my-actor/runs", f"/v2/actor-runs/{RUN['id']}/abort", f"/v2/actor-runs/{RUN['id']}",
+    ),
+    "apify_build": JobKind(
+        "apify_build", APIFY_BUILD, BUILD["id"],
+        lambda **kw: ApifyBuildActorOperator(task_id="t", actor_id="janedoe~my-actor", version="0.1", **kw),
+        lambda **kw: ApifyBuildSensor(task_id="s", build_id=BUILD["id"], **kw),
+        ApifyBuildTrigger, lambda **kw: ApifyAbortBuildNotifier(**kw),
+        "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", _apify(BUILD),
+        "/v2/actors/janedoe~my-actor/builds", f"/v2/actor-builds/{BUILD['id']}/abort",
+        f"/v2/actor-builds/{BUILD['id']}",
+    ),
+    "template_build": JobKind(
+        "template_build", TEMPLATE_BUILD, "tb_1",
+        lambda **kw: TemplateBuildOperator(task_id="t", build_request={"name": "etl"}, **kw),
+        lambda **kw: TemplateBuildSensor(task_id="s", build_id="tb_1", **kw),
+        TemplateBuildTrigger, lambda **kw: TemplateBuildCancelNotifier(**kw),
+        "building", "ready", "error", "cancelled", _template,
+        "/v1/templates/builds", "/v1/templates/builds/tb_1/cancel", "/v1/templates/builds/tb_1",
+    ),
+}
+
+
+def start_response(kind: JobKind, status: str) -> httpx.Response:
+    """What a start answers (template builds: a bare build, 202)."""
+    if kind.name == "template_build":
+        return httpx.Response(202, json={**TB, "status": status})
+    return httpx.Response(201, json=kind.body(status))
+
+
+def fake_context(store: dict[str, Any] | None = None, xcom: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A task context with a recording ti (and an optional task_state_store)."""
+    pushed: dict[str, Any] = {} if xcom is None else xcom
+    ti = MagicMock()
+    ti.dag_id, ti.task_id, ti.run_id, ti.try_number = "dag1", "t", "manual__1", 1
+    ti.xcom_push.side_effect = lambda key, value: pushed.__setitem__(key, value)
+    ti.xcom_pull.side_effect = lambda task_ids=None, key=None: pushed.get(key)
+    ctx: dict[str, Any] = {"ti": ti, "run_id": "manual__1", "pushed": pushed}
+    if store is not None:
+        accessor = MagicMock()
+        accessor.get.side_effect = lambda key, default=None: store.get(key, default)
+        accessor.set.side_effect = lambda key, value, **_: store.__setitem__(key, value)
+        ctx["task_state_store"] = accessor
+    return ctx

@@ -1,0 +1,386 @@
+"""The job lifecycle, parametrised over Apify runs, Apify builds and template builds (MockTransport)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import pickle
+from typing import Any
+
+import httpx
+import pytest
+from _support import Recorder
+from airflow.sdk import PokeReturnValue
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    TaskDeferralTimeout,
+    TaskDeferred,
+)
+from _kinds import JobKind, fake_context, start_response
+
+from airflow_provider_jobs.exceptions import AuthError, JobFailedError
+from airflow_provider_jobs.lifecycle import (
+    EVENT_ERROR,
+    EVENT_TERMINAL,
+    EVENT_TIMEOUT,
+    JobAdapter,
+    Outcome,
+    decide,
+    read_event,
+)
+
+
+@pytest.fixture
+def api(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    """Route every hook the lifecycle creates (operators, quick aborts, triggers) to the recorder."""
+    original = JobAdapter.hook
+
+    def hook(self: JobAdapter, conn_id: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("transport", recorder.transport())
+        kwargs.setdefault("async_transport", recorder.async_transport())
+        return original(self, conn_id, **kwargs)
+
+    monkeypatch.setattr(JobAdapter, "hook", hook)
+    return recorder
+
+
+def paths(rec: Recorder) -> list[str]:
+    return [f"{r.method} {r.url.path}" for r in rec.requests]
+
+
+def aborts(rec: Recorder, kind: JobKind) -> list[httpx.Request]:
+    return [r for r in rec.requests if r.method == "POST" and r.url.path == kind.abort_path]
+
+
+def test_decide(job_kind: JobKind) -> None:
+    statuses = job_kind.adapter.statuses
+    assert decide(statuses, job_kind.running) is Outcome.RUNNING
+    assert decide(statuses, job_kind.succeeded) is Outcome.SUCCEEDED
+    assert decide(statuses, job_kind.failed) is Outcome.FAILED
+    assert decide(statuses, job_kind.aborted) is Outcome.FAILED
+    assert decide(statuses, "SOMETHING-NEW") is Outcome.RUNNING
+
+
+def test_blocking_run_pushes_id_before_waiting_and_returns_summary(job_kind: JobKind, api: Recorder) -> None:
+    ctx = fake_context()
+    seen_at_first_get: dict[str, Any] = {}
+
+    def first_get(request: httpx.Request) -> httpx.Response:
+        seen_at_first_get.update(ctx["pushed"])
+        return job_kind.response(job_kind.running)
+
+    api.responses = [start_response(job_kind, "READY" if job_kind.name != "template_build" else "waiting"),
+                     first_get, job_kind.response(job_kind.succeeded)]
+    op = job_kind.operator(poll_interval=0)
+    result = op.execute(ctx)
+    assert seen_at_first_get[job_kind.adapter.xcom_key] == job_kind.job_id
+    assert result["id"] == job_kind.job_id and result["status"] == job_kind.succeeded
+    json.dumps(result)
+    assert "entries" not in result and "items" not in result
+    assert paths(api)[0] == f"POST {job_kind.start_path}"
+    assert not aborts(api, job_kind)
+
+
+def test_bad_terminal_status_is_reported_not_aborted(job_kind: JobKind, api: Recorder) -> None:
+    api.responses = [start_response(job_kind, job_kind.running), job_kind.response(job_kind.failed)]
+    with pytest.raises(JobFailedError) as err:
+        job_kind.operator(poll_interval=0).execute(fake_context())
+    assert job_kind.failed in str(err.value) and job_kind.job_id in str(err.value)
+    if job_kind.name != "template_build":
+        assert "console.apify.com" in str(err.value)
+    assert not aborts(api, job_kind)
+
+
+def test_on_kill_while_waiting_aborts_and_stops(job_kind: JobKind, api: Recorder) -> None:
+    op = job_kind.operator(poll_interval=0)
+
+    def sigterm_during_poll(request: httpx.Request) -> httpx.Response:
+        op.on_kill()  # what the SIGTERM handler does, in the middle of the wait
+        return job_kind.response(job_kind.running)
+
+    api.responses = [start_response(job_kind, job_kind.running), sigterm_during_poll]
+    api.default = job_kind.response(job_kind.aborted)
+    with pytest.raises(AirflowException, match="stopped while waiting"):
+        op.execute(fake_context())
+    assert len(aborts(api, job_kind)) == 1
+
+
+def test_opt_out_of_abort_on_kill(job_kind: JobKind, api: Recorder) -> None:
+    op = job_kind.operator(poll_interval=0, abort_on_kill=False)
+
+    def sigterm(request: httpx.Request) -> httpx.Response:
+        op.on_kill()
+        return job_kind.response(job_kind.running)
+
+    api.responses = [start_response(job_kind, job_kind.running), sigterm]
+    with pytest.raises(AirflowException):
+        op.execute(fake_context())
+    assert not aborts(api, job_kind)
+
+
+def test_wait_timeout_aborts(job_kind: JobKind, api: Recorder) -> None:
+    api.responses = [start_response(job_kind, job_kind.running)]
+    api.default = job_kind.response(job_kind.running)
+    with pytest.raises(AirflowException, match="gave up waiting"):
+        job_kind.operator(poll_interval=0.05, wait_timeout=0.2).execute(fake_context())
+    assert len(aborts(api, job_kind)) == 1
+
+
+def test_api_failure_while_waiting_aborts_then_raises(job_kind: JobKind, api: Recorder) -> None:
+    api.responses = [start_response(job_kind, job_kind.running),
+                     httpx.Response(401, json={"error": {"type": "user-or-token-not-found", "message": "revoked"}}),
+                     job_kind.response(job_kind.aborted)]
+    with pytest.raises(AuthError):
+        job_kind.operator(poll_interval=0).execute(fake_context())
+    assert len(aborts(api, job_kind)) == 1
+
+
+def test_no_wait_returns_after_start(job_kind: JobKind, api: Recorder) -> None:
+    api.responses = [start_response(job_kind, job_kind.running)]
+    op = job_kind.operator(wait_for_termination=False)
+    ctx = fake_context()
+    assert op.execute(ctx)["status"] == job_kind.running
+    assert ctx["pushed"][job_kind.adapter.xcom_key] == job_kind.job_id
+    op.on_kill()
+    assert len(api.requests) == 1  # no wait, and nothing to abort once the task is done
+
+
+def test_deferrable_defers_with_a_deadline_and_serializable_trigger(job_kind: JobKind, api: Recorder) -> None:
+    api.responses = [start_response(job_kind, job_kind.running), job_kind.response(job_kind.running)]
+    ctx = fake_context()
+    with pytest.raises(TaskDeferred) as exc:
+        job_kind.operator(deferrable=True, wait_timeout=600).execute(ctx)
+    assert ctx["pushed"][job_kind.adapter.xcom_key] == job_kind.job_id
+    deferred = exc.value
+    assert deferred.method_name == "execute_complete"
+    assert deferred.timeout is not None and deferred.timeout.total_seconds() > 600
+    path, kwargs = deferred.trigger.serialize()
+    assert isinstance(deferred.trigger, job_kind.trigger)
+    assert path == f"{job_kind.trigger.__module__}.{job_kind.trigger.__qualname__}"
+    json.dumps(kwargs)
+    assert kwargs["job_id"] == job_kind.job_id and kwargs["end_time"] and kwargs["abort_on_kill"]
+    rebuilt = job_kind.trigger(**kwargs)
+    assert rebuilt.serialize() == (path, kwargs)
+
+
+def test_deferrable_stays_on_worker_when_already_done(job_kind: JobKind, api: Recorder) -> None:
+    api.responses = [start_response(job_kind, job_kind.running), job_kind.response(job_kind.succeeded)]
+    assert job_kind.operator(deferrable=True).execute(fake_context())["status"] == job_kind.succeeded
+
+
+def event(jk: JobKind, outcome: str, status: str | None = None, **extra: Any) -> dict[str, Any]:
+    e: dict[str, Any] = {"outcome": outcome, "kind": jk.adapter.kind, "job_id": jk.job_id, "message": "m"}
+    if status:
+        e.update(status=status, summary={"id": jk.job_id, "status": status}, failure=f"ended {status}")
+    return {**e, **extra}
+
+
+def test_execute_complete(job_kind: JobKind, api: Recorder) -> None:
+    op = job_kind.operator(deferrable=True)
+    assert op.execute_complete(fake_context(), event(job_kind, EVENT_TERMINAL, job_kind.succeeded))["id"]
+    with pytest.raises(AirflowException, match=f"ended {job_kind.failed}"):
+        op.execute_complete(fake_context(), event(job_kind, EVENT_TERMINAL, job_kind.failed))
+    with pytest.raises(AirflowException, match="m"):
+        op.execute_complete(fake_context(), event(job_kind, EVENT_TIMEOUT))
+    assert not api.requests  # the trigger already aborted at its deadline
+    api.default = job_kind.response(job_kind.aborted)
+    with pytest.raises(AirflowException):
+        job_kind.operator(deferrable=True).execute_complete(fake_context(), event(job_kind, EVENT_ERROR))
+    assert len(aborts(api, job_kind)) == 1
+    for bad in (None, {"outcome": "weird"}, event(job_kind, EVENT_TERMINAL, job_kind.succeeded, kind="other"),
+                {"outcome": EVENT_TERMINAL, "kind": job_kind.adapter.kind, "job_id": "x"}):
+        with pytest.raises(AirflowException):
+            op.execute_complete(fake_context(), bad)
+
+
+def test_defer_timeout_aborts_on_resume(job_kind: JobKind, api: Recorder) -> None:
+    api.default = job_kind.response(job_kind.aborted)
+    ctx = fake_context(xcom={job_kind.adapter.xcom_key: job_kind.job_id})
+    with pytest.raises(TaskDeferralTimeout):
+        job_kind.operator(deferrable=True).resume_execution("__fail__", {"error": "Trigger timeout"}, ctx)
+    assert len(aborts(api, job_kind)) == 1
+
+
+def test_retry_adopts_the_running_job(job_kind: JobKind, api: Recorder) -> None:
+    store = {job_kind.adapter.xcom_key: job_kind.job_id}
+    api.responses = [job_kind.response(job_kind.running), job_kind.response(job_kind.succeeded)]
+    result = job_kind.operator(poll_interval=0).execute(fake_context(store=store))
+    assert result["status"] == job_kind.succeeded
+    assert all(r.method == "GET" for r in api.requests)  # no second start
+
+
+def test_retry_without_reattach_aborts_the_old_job_first(job_kind: JobKind, api: Recorder) -> None:
+    store = {job_kind.adapter.xcom_key: "old-job-1"}
+    abort_old = job_kind.abort_path.replace(job_kind.job_id, "old-job-1")
+    api.responses = [job_kind.response(job_kind.running), job_kind.response(job_kind.aborted),
+                     start_response(job_kind, job_kind.running), job_kind.response(job_kind.succeeded)]
+    job_kind.operator(poll_interval=0, reattach=False).execute(fake_context(store=store))
+    assert paths(api)[1] == f"POST {abort_old}" and paths(api)[2] == f"POST {job_kind.start_path}"
+    assert store[job_kind.adapter.xcom_key] == job_kind.job_id
+
+
+def test_retry_after_a_failed_job_starts_fresh(job_kind: JobKind, api: Recorder) -> None:
+    store = {job_kind.adapter.xcom_key: "old-job-1"}
+    api.responses = [job_kind.response(job_kind.failed), start_response(job_kind, job_kind.succeeded)]
+    job_kind.operator(poll_interval=0).execute(fake_context(store=store))
+    assert paths(api)[1] == f"POST {job_kind.start_path}"
+
+
+# ------------------------------------------------------------------ triggers
+def run_trigger(trigger: Any) -> dict[str, Any]:
+    async def first() -> dict[str, Any]:
+        gen = trigger.run()
+        ev = await gen.__anext__()
+        await gen.aclose()
+        return ev.payload
+
+    return asyncio.run(first())
+
+
+def test_trigger_yields_terminal_event(job_kind: JobKind, api: Recorder) -> None:
+    api.responses = [job_kind.response(job_kind.running), httpx.Response(503), job_kind.response(job_kind.succeeded)]
+    payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=job_kind.adapter.hook_class.default_conn_name,
+                                           poll_interval=0))
+    assert read_event(job_kind.adapter, payload)["outcome"] == EVENT_TERMINAL
+    assert payload["status"] == job_kind.succeeded and payload["summary"]["id"] == job_kind.job_id
+    json.dumps(payload)
+    pickle.dumps(payload)
+
+
+def test_trigger_aborts_at_its_deadline(job_kind: JobKind, api: Recorder) -> None:
+    import time
+
+    api.default = job_kind.response(job_kind.running)
+    conn = job_kind.adapter.hook_class.default_conn_name
+    payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=conn, end_time=time.time() + 0.2,
+                                           poll_interval=0.05))
+    assert payload["outcome"] == EVENT_TIMEOUT and len(aborts(api, job_kind)) == 1
+    api.requests.clear()
+    payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=conn, end_time=time.time(),
+                                           abort_on_timeout=False, poll_interval=0.05))
+    assert payload["outcome"] == EVENT_TIMEOUT and not aborts(api, job_kind)
+
+
+def test_trigger_on_kill_aborts_and_cleanup_does_not(job_kind: JobKind, api: Recorder) -> None:
+    api.default = job_kind.response(job_kind.aborted)
+    conn = job_kind.adapter.hook_class.default_conn_name
+    trig = job_kind.trigger(job_id=job_kind.job_id, conn_id=conn, reason="r" if job_kind.name == "template_build" else None)
+    asyncio.run(trig.cleanup())
+    assert not api.requests
+    asyncio.run(trig.on_kill())
+    assert len(aborts(api, job_kind)) == 1
+    asyncio.run(job_kind.trigger(job_id=job_kind.job_id, conn_id=conn, abort_on_kill=False).on_kill())
+    assert len(aborts(api, job_kind)) == 1
+
+
+def test_trigger_404_is_an_error_event_not_an_endless_wait(job_kind: JobKind, api: Recorder) -> None:
+    api.default = httpx.Response(404, json={"error": {"type": "record-not-found", "message": "gone"}})
+    payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=job_kind.adapter.hook_class.default_conn_name))
+    assert payload["outcome"] == EVENT_ERROR and "404" in payload["message"]
+
+
+# ------------------------------------------------------------------- sensors
+def test_sensor_poke(job_kind: JobKind, api: Recorder) -> None:
+    sensor = job_kind.sensor()
+    ctx = fake_context()
+    api.responses = [job_kind.response(job_kind.running), job_kind.response(job_kind.succeeded),
+                     job_kind.response(job_kind.failed),
+                     httpx.Response(404, json={"error": {"type": "record-not-found", "message": "gone"}})]
+    assert sensor.poke(ctx) is False
+    done = sensor.poke(ctx)
+    assert isinstance(done, PokeReturnValue) and done.xcom_value["status"] == job_kind.succeeded
+    with pytest.raises(AirflowFailException, match=job_kind.failed):
+        sensor.poke(ctx)
+    with pytest.raises(AirflowFailException, match="404"):
+        sensor.poke(ctx)
+
+
+def test_sensor_timeout_aborts_unless_told_not_to(job_kind: JobKind, api: Recorder) -> None:
+    api.default = job_kind.response(job_kind.running)
+    with pytest.raises(AirflowSensorTimeout):
+        job_kind.sensor(timeout=0.15, poke_interval=0.05).execute(fake_context())
+    assert len(aborts(api, job_kind)) == 1
+    api.requests.clear()
+    with pytest.raises(AirflowSensorTimeout):
+        job_kind.sensor(timeout=0.15, poke_interval=0.05, abort_on_timeout=False).execute(fake_context()) \
+            if job_kind.name != "template_build" else \
+            job_kind.sensor(timeout=0.15, poke_interval=0.05, cancel_on_timeout=False).execute(fake_context())
+    assert not aborts(api, job_kind)
+
+
+def test_sensor_deferrable(job_kind: JobKind, api: Recorder) -> None:
+    api.default = job_kind.response(job_kind.running)
+    with pytest.raises(TaskDeferred) as exc:
+        job_kind.sensor(deferrable=True, timeout=100).execute(fake_context())
+    _, kwargs = exc.value.trigger.serialize()
+    assert kwargs["abort_on_timeout"] and not kwargs["abort_on_kill"]
+    assert exc.value.timeout.total_seconds() > 100
+    api.default = job_kind.response(job_kind.aborted)
+    with pytest.raises(AirflowSensorTimeout):
+        job_kind.sensor(deferrable=True).resume_execution("__fail__", {"error": "Trigger timeout"}, fake_context())
+    assert len(aborts(api, job_kind)) == 1
+
+
+# ----------------------------------------------------------------- notifiers
+def test_notifier_aborts_the_id_from_xcom(job_kind: JobKind, api: Recorder) -> None:
+    api.default = job_kind.response(job_kind.aborted)
+    ctx = fake_context(xcom={job_kind.adapter.xcom_key: job_kind.job_id})
+    job_kind.notifier().notify(ctx)
+    assert len(aborts(api, job_kind)) == 1
+    if job_kind.name == "template_build":
+        assert json.loads(aborts(api, job_kind)[0].content)["reason"] == \
+            "airflow: dag=dag1 task=t run=manual__1 try=1"
+
+
+@pytest.mark.parametrize("failure", ["missing", "404", "401", "dead", "no-ti"])
+def test_notifier_never_raises(job_kind: JobKind, api: Recorder, failure: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    ctx = fake_context(xcom={} if failure == "missing" else {job_kind.adapter.xcom_key: job_kind.job_id})
+    if failure == "no-ti":
+        ctx = {}
+    api.default = {
+        "404": httpx.Response(404, json={"error": {"type": "record-not-found", "message": "gone"}}),
+        "401": httpx.Response(401, json={"error": {"type": "user-or-token-not-found", "message": "bad"}}),
+        "dead": httpx.ConnectError("Connection refused", request=httpx.Request("POST", "http://x")),
+    }.get(failure)
+    job_kind.notifier(deadline=1.0).notify(ctx)
+    text = " ".join(r.getMessage() for r in caplog.records)
+    expected = {"missing": "nothing to", "no-ti": "nothing to", "404": "404", "401": "401", "dead": "ConnectError"}
+    assert expected[failure] in text
+
+
+@pytest.mark.usefixtures("mock_connections")
+def test_graceful_abort_at_wait_timeout_waits_bounded_for_the_end(api: Recorder) -> None:
+    from _kinds import KINDS
+
+    kind = KINDS["apify_run"]
+    api.responses = [start_response(kind, "RUNNING")] + [kind.response("RUNNING")] * 3
+    api.default = kind.response("ABORTING")
+    op = kind.operator(poll_interval=0.05, wait_timeout=0.1, gracefully=True)
+    op.graceful_wait = 0.3
+    with pytest.raises(AirflowException, match="gave up waiting"):
+        op.execute(fake_context())
+    abort = aborts(api, kind)
+    assert len(abort) == 1 and abort[0].url.params["gracefully"] == "true"
+    assert paths(api)[-1] == f"GET {kind.get_path}"  # kept watching the ABORTING run, bounded
+
+
+@pytest.mark.usefixtures("mock_connections")
+def test_killed_graceful_run_sends_graceful_abort_without_waiting(api: Recorder) -> None:
+    from _kinds import KINDS
+
+    kind = KINDS["apify_run"]
+    op = kind.operator(poll_interval=0, gracefully=True)
+
+    def sigterm(request: httpx.Request) -> httpx.Response:
+        op.on_kill()
+        return kind.response("ABORTING")
+
+    api.responses = [start_response(kind, "RUNNING"), sigterm]
+    api.default = kind.response("ABORTING")
+    with pytest.raises(AirflowException):
+        op.execute(fake_context())
+    assert [r.url.params.get("gracefully") for r in aborts(api, kind)] == ["true"]
