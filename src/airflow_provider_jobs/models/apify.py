@@ -170,7 +170,7 @@ class ApifyBuild(_ApifyJob):
 
     stats: ApifyBuildStats | None = None
     options: ApifyBuildOptions | None = None
-    act_version: str | None = Field(default=None)
+    act_version: dict[str, Any] | None = None
 
     def console_url(self, console_base: str = DEFAULT_CONSOLE_URL) -> str:
         """Return the Apify Console page of this build (it is addressed by build number)."""
