@@ -1,0 +1,109 @@
+"""Small helpers shared by the emulator modules: ids, clocks and timestamp formatting."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+_ALNUM = string.ascii_letters + string.digits
+_LOWER_ALNUM = string.ascii_lowercase + string.digits
+
+
+def apify_id() -> str:
+    """Return a random 17-character alphanumeric id, the shape of Apify run, build and storage ids."""
+    return "".join(secrets.choice(_ALNUM) for _ in range(17))
+
+
+def template_build_id() -> str:
+    """Return a random template build id (``tb_`` and ten lower-case alphanumerics)."""
+    return "tb_" + "".join(secrets.choice(_LOWER_ALNUM) for _ in range(10))
+
+
+def template_id() -> str:
+    """Return a random template id (``tmpl_`` and eight lower-case alphanumerics)."""
+    return "tmpl_" + "".join(secrets.choice(_LOWER_ALNUM) for _ in range(8))
+
+
+def request_id() -> str:
+    """Return a random request id, sent as the ``x-request-id`` header."""
+    return "req_" + secrets.token_hex(8)
+
+
+def short_token(length: int = 12) -> str:
+    """Return a random lower-case alphanumeric string of ``length`` characters."""
+    return "".join(secrets.choice(_LOWER_ALNUM) for _ in range(length))
+
+
+def iso_ms(moment: datetime) -> str:
+    """Format a UTC datetime the way both APIs do: ``2019-11-30T07:34:24.202Z``."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Clock(Protocol):
+    """Source of time for the emulator: a monotonic reading and its wall-clock equivalent."""
+
+    def monotonic(self) -> float:
+        """Return the current monotonic time in seconds."""
+
+    def to_wall(self, monotonic: float) -> datetime:
+        """Convert a monotonic reading of this clock to an aware UTC datetime."""
+
+
+class RealClock:
+    """The real clock: ``time.monotonic`` anchored to the wall clock at construction."""
+
+    def __init__(self) -> None:
+        self._mono0 = time.monotonic()
+        self._wall0 = datetime.now(timezone.utc)
+
+    def monotonic(self) -> float:
+        """Return ``time.monotonic()``."""
+        return time.monotonic()
+
+    def to_wall(self, monotonic: float) -> datetime:
+        """Convert a monotonic reading to UTC wall time."""
+        return self._wall0 + timedelta(seconds=monotonic - self._mono0)
+
+
+class ManualClock:
+    """A clock that only moves when told to; for deterministic unit tests of timelines.
+
+    :param start: wall-clock time that monotonic reading ``0.0`` corresponds to.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = 0.0
+        self._wall0 = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        """Return the current manual reading."""
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by ``seconds``."""
+        with self._lock:
+            self._now += seconds
+
+    def to_wall(self, monotonic: float) -> datetime:
+        """Convert a reading of this clock to UTC wall time."""
+        return self._wall0 + timedelta(seconds=monotonic)
+
+
+@dataclass
+class Runtime:
+    """Clock and time scale shared by both API backends."""
+
+    clock: Clock
+    time_scale: float
+
+    def now(self) -> float:
+        """Return the current clock reading."""
+        return self.clock.monotonic()

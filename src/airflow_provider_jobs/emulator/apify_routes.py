@@ -1,0 +1,338 @@
+"""Handlers of the emulated Apify API v2 (runs, builds, abort, users/me).
+
+Every actor-scoped route is served under both ``/v2/actors/...`` and the deprecated
+``/v2/acts/...`` alias.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import math
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from airflow_provider_jobs.emulator.apify_backend import RunOptions
+from airflow_provider_jobs.emulator.apify_state import ActorRecord, ApifyUser, JobRecord
+from airflow_provider_jobs.emulator.errors import EmulatedApiError
+from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
+from airflow_provider_jobs.emulator.timelines import APIFY_STATUSES
+
+_VERSION = re.compile(r"^\d{1,2}\.\d{1,2}$")
+_TRUE = {"true", "1"}
+_FALSE = {"false", "0"}
+
+
+def _invalid(message: str) -> EmulatedApiError:
+    return EmulatedApiError(400, "invalid-input", message)
+
+
+def require_user(ctx: RequestContext) -> ApifyUser:
+    """Return the user of the request's token, or raise the API's 401."""
+    if ctx.token is None:
+        raise EmulatedApiError(401, "token-not-provided", "Authentication token was not provided")
+    user = ctx.emulator.apify.tokens.get(ctx.token)
+    if user is None:
+        raise EmulatedApiError(
+            401, "user-or-token-not-found", "User was not found or authentication token is not valid"
+        )
+    return user
+
+
+def optional_user(ctx: RequestContext) -> ApifyUser | None:
+    """Return the token's user, ``None`` without a token, or raise 401 for an invalid token."""
+    return require_user(ctx) if ctx.token is not None else None
+
+
+def number_param(
+    ctx: RequestContext, name: str, *, integer: bool = False, minimum: float = 0
+) -> float | None:
+    """Parse a numeric query parameter (``None`` when absent)."""
+    raw = ctx.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _invalid(f'Invalid value of parameter "{name}": "{raw}" is not a number') from None
+    if math.isnan(value) or value < minimum or (integer and not value.is_integer()):
+        raise _invalid(f'Invalid value of parameter "{name}": "{raw}"')
+    return value
+
+
+def bool_param(ctx: RequestContext, name: str) -> bool | None:
+    """Parse a boolean query parameter (``true``/``1``/``false``/``0``)."""
+    raw = ctx.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise _invalid(f'Invalid value of parameter "{name}": "{raw}" is not a boolean')
+
+
+def _time_param(ctx: RequestContext, name: str) -> float | None:
+    """Parse an ISO-8601 query parameter into the emulator's clock."""
+    raw = ctx.query.get(name)
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise _invalid(f'Invalid value of parameter "{name}": "{raw}" is not an ISO 8601 date') from None
+    runtime = ctx.emulator.runtime
+    now = runtime.now()
+    return now + (moment - runtime.clock.to_wall(now)).total_seconds()
+
+
+def _actor(ctx: RequestContext, user: ApifyUser | None) -> ActorRecord:
+    actor = ctx.emulator.apify.find_actor(ctx.param("actorId"), user)
+    if actor is None:
+        raise EmulatedApiError(404, "actor-not-found", "Actor was not found")
+    return actor
+
+
+def _job(
+    ctx: RequestContext, kind: str, owner: ApifyUser | None, actor: ActorRecord | None = None
+) -> JobRecord:
+    """Find a run or build; with ``owner`` it must be theirs, with ``actor`` it must be its."""
+    apify = ctx.emulator.apify
+    store = apify.runs if kind == "run" else apify.builds
+    key = ctx.param("runId" if kind == "run" else "buildId")
+    job = store.get(key)
+    if kind == "run" and key == "last" and actor is not None:
+        statuses = _statuses(ctx)
+        runs = apify.list_runs(actor, owner, statuses=statuses, desc=True)
+        job = runs[0] if runs else None
+    if (
+        job is None
+        or (owner is not None and job.user is not owner)
+        or (actor is not None and job.actor is not actor)
+    ):
+        raise EmulatedApiError(
+            404, "record-not-found", "Run was not found" if kind == "run" else "Build was not found"
+        )
+    return job
+
+
+def _statuses(ctx: RequestContext) -> set[str] | None:
+    raw = ctx.query.get("status")
+    if not raw:
+        return None
+    statuses = {part.strip().upper() for part in raw.split(",") if part.strip()}
+    unknown = statuses.difference(APIFY_STATUSES)
+    if unknown:
+        raise _invalid(f'Invalid value of parameter "status": {", ".join(sorted(unknown))}')
+    return statuses
+
+
+async def _wait_and_render(ctx: RequestContext, job: JobRecord, *, with_usage: bool = True) -> dict[str, Any]:
+    """Honour ``waitForFinish`` (seconds, clamped to 60) and render the job."""
+    emulator = ctx.emulator
+    wait = min(number_param(ctx, "waitForFinish") or 0.0, emulator.max_wait_for_finish)
+    deadline = time.monotonic() + wait
+    while True:
+        with emulator.lock:
+            if emulator.apify.is_terminal(job) or time.monotonic() >= deadline:
+                return emulator.apify.render(job, with_usage=with_usage)
+        await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+
+
+def _run_input(ctx: RequestContext) -> Any:
+    content_type = ctx.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not ctx.body:
+        return None
+    if content_type in {"", "application/json"} or content_type.endswith("+json"):
+        value = ctx.json_body()
+        if value is not None and not isinstance(value, dict):  # JSON null means "no input"
+            raise _invalid("Invalid input: the run input must be a JSON object")
+        return value
+    return ctx.body.decode("utf-8", errors="replace")
+
+
+def _webhooks(ctx: RequestContext) -> list[Any]:
+    raw = ctx.query.get("webhooks")
+    if not raw:
+        return []
+    try:
+        value = json.loads(base64.b64decode(raw + "=" * (-len(raw) % 4)))
+    except ValueError:
+        raise _invalid('Invalid value of parameter "webhooks": not a base64-encoded JSON array') from None
+    if not isinstance(value, list):
+        raise _invalid('Invalid value of parameter "webhooks": not a JSON array')
+    return value
+
+
+async def start_run(ctx: RequestContext) -> Response:
+    """``POST /v2/actors/{actorId}/runs``: start a run (201 with ``Location``)."""
+    user = require_user(ctx)
+    memory = number_param(ctx, "memory", integer=True, minimum=128)
+    if memory is not None and (memory > 32768 or int(memory) & (int(memory) - 1)):
+        raise _invalid(
+            f"Invalid memory value {int(memory)} MB: it must be a power of 2 between 128 and 32768"
+        )
+    timeout = number_param(ctx, "timeout")
+    max_items = number_param(ctx, "maxItems", integer=True)
+    options = RunOptions(
+        timeout_secs=int(timeout) if timeout is not None else None,
+        memory_mbytes=int(memory) if memory is not None else None,
+        build=ctx.query.get("build") or None,
+        max_items=int(max_items) if max_items is not None else None,
+        max_total_charge_usd=number_param(ctx, "maxTotalChargeUsd"),
+        restart_on_error=bool_param(ctx, "restartOnError"),
+    )
+    run_input, webhooks = _run_input(ctx), _webhooks(ctx)
+    with ctx.emulator.lock:
+        actor = _actor(ctx, user)
+        job = ctx.emulator.apify.new_run(
+            actor,
+            user,
+            options=options,
+            run_input=run_input,
+            input_body_len=len(ctx.body),
+            webhooks=webhooks,
+            client_ip=ctx.client_ip,
+            user_agent=ctx.headers.get("user-agent", ""),
+        )
+    data = await _wait_and_render(ctx, job)
+    location = f"{ctx.base_url}/v2/actors/{actor.id}/runs/{job.id}"
+    return JSONResponse({"data": data}, status_code=201, headers={"Location": location})
+
+
+async def list_runs(ctx: RequestContext) -> Response:
+    """``GET /v2/actors/{actorId}/runs``: paginated ``RunShort`` list with a status filter."""
+    user = require_user(ctx)
+    offset = int(number_param(ctx, "offset", integer=True) or 0)
+    limit_value = number_param(ctx, "limit", integer=True, minimum=1)
+    limit = min(int(limit_value), 1000) if limit_value is not None else 1000
+    desc = bool(bool_param(ctx, "desc"))
+    statuses = _statuses(ctx)
+    after, before = _time_param(ctx, "startedAfter"), _time_param(ctx, "startedBefore")
+    emulator = ctx.emulator
+    with emulator.lock:
+        actor = _actor(ctx, user)
+        runs = emulator.apify.list_runs(
+            actor, user, statuses=statuses, desc=desc, started_after=after, started_before=before
+        )
+        runtime = emulator.runtime
+        page = [job.run_short_json(runtime.now(), runtime.time_scale, runtime.clock.to_wall) for job in runs]
+    items = page[offset : offset + limit]
+    data = {
+        "total": len(page),
+        "offset": offset,
+        "limit": limit,
+        "desc": desc,
+        "count": len(items),
+        "items": items,
+    }
+    return JSONResponse({"data": data})
+
+
+async def get_run(ctx: RequestContext) -> Response:
+    """``GET /v2/actor-runs/{runId}``: the run, with the ``waitForFinish`` long poll; no token needed."""
+    user = optional_user(ctx)
+    with ctx.emulator.lock:
+        job = _job(ctx, "run", None)
+    return JSONResponse({"data": await _wait_and_render(ctx, job, with_usage=user is not None)})
+
+
+async def get_actor_run(ctx: RequestContext) -> Response:
+    """``GET /v2/actors/{actorId}/runs/{runId}`` (also ``runs/last``): a run of this actor."""
+    user = require_user(ctx)
+    with ctx.emulator.lock:
+        job = _job(ctx, "run", user if ctx.param("runId") == "last" else None, _actor(ctx, user))
+    return JSONResponse({"data": await _wait_and_render(ctx, job)})
+
+
+async def abort_run(ctx: RequestContext) -> Response:
+    """``POST /v2/actor-runs/{runId}/abort[?gracefully=true]``: abort; finished runs come back unchanged."""
+    user = require_user(ctx)
+    gracefully = bool(bool_param(ctx, "gracefully"))
+    emulator = ctx.emulator
+    with emulator.lock:
+        actor = _actor(ctx, user) if "actorId" in ctx.params else None
+        job = emulator.apify.abort(_job(ctx, "run", user, actor), gracefully=gracefully)
+        return JSONResponse({"data": emulator.apify.render(job)})
+
+
+async def start_build(ctx: RequestContext) -> Response:
+    """``POST /v2/actors/{actorId}/builds?version=X.Y``: start a build (201 with ``Location``)."""
+    user = require_user(ctx)
+    version = ctx.query.get("version")
+    if not version:
+        raise _invalid('Parameter "version" is required')
+    if not _VERSION.match(version):
+        raise _invalid(f'Invalid value of parameter "version": "{version}" must be MAJOR.MINOR, e.g. 0.0')
+    use_cache, beta = bool_param(ctx, "useCache"), bool_param(ctx, "betaPackages")
+    with ctx.emulator.lock:
+        actor = _actor(ctx, user)
+        job = ctx.emulator.apify.new_build(
+            actor,
+            user,
+            version=version,
+            tag=ctx.query.get("tag") or "latest",
+            use_cache=bool(use_cache),
+            beta_packages=bool(beta),
+            client_ip=ctx.client_ip,
+            user_agent=ctx.headers.get("user-agent", ""),
+        )
+    data = await _wait_and_render(ctx, job)
+    location = f"{ctx.base_url}/v2/actors/{actor.id}/builds/{job.id}"
+    return JSONResponse({"data": data}, status_code=201, headers={"Location": location})
+
+
+async def get_build(ctx: RequestContext) -> Response:
+    """``GET /v2/actor-builds/{buildId}``: the build, with ``waitForFinish``; no token needed."""
+    user = optional_user(ctx)
+    with ctx.emulator.lock:
+        job = _job(ctx, "build", None)
+    return JSONResponse({"data": await _wait_and_render(ctx, job, with_usage=user is not None)})
+
+
+async def get_actor_build(ctx: RequestContext) -> Response:
+    """``GET /v2/actors/{actorId}/builds/{buildId}``: a build of this actor."""
+    user = require_user(ctx)
+    with ctx.emulator.lock:
+        job = _job(ctx, "build", None, _actor(ctx, user))
+    return JSONResponse({"data": await _wait_and_render(ctx, job)})
+
+
+async def abort_build(ctx: RequestContext) -> Response:
+    """``POST /v2/actor-builds/{buildId}/abort``: abort at once; finished builds are returned unchanged."""
+    user = require_user(ctx)
+    emulator = ctx.emulator
+    with emulator.lock:
+        job = emulator.apify.abort(_job(ctx, "build", user))
+        return JSONResponse({"data": emulator.apify.render(job)})
+
+
+async def users_me(ctx: RequestContext) -> Response:
+    """``GET /v2/users/me``: the token's account (``UserPrivateInfo``)."""
+    return JSONResponse({"data": require_user(ctx).to_json()})
+
+
+def routes() -> list[RouteSpec]:
+    """Return every Apify route, actor-scoped ones under both prefixes."""
+    table: list[tuple[str, str, Handler]] = [
+        ("GET", "/v2/actor-runs/{runId}", get_run),
+        ("POST", "/v2/actor-runs/{runId}/abort", abort_run),
+        ("GET", "/v2/actor-builds/{buildId}", get_build),
+        ("POST", "/v2/actor-builds/{buildId}/abort", abort_build),
+        ("GET", "/v2/users/me", users_me),
+    ]
+    for prefix in ("/v2/actors", "/v2/acts"):
+        table += [
+            ("POST", prefix + "/{actorId}/runs", start_run),
+            ("GET", prefix + "/{actorId}/runs", list_runs),
+            ("GET", prefix + "/{actorId}/runs/{runId}", get_actor_run),
+            ("POST", prefix + "/{actorId}/runs/{runId}/abort", abort_run),
+            ("POST", prefix + "/{actorId}/builds", start_build),
+            ("GET", prefix + "/{actorId}/builds/{buildId}", get_actor_build),
+        ]
+    return [RouteSpec(method, template, handler, "apify") for method, template, handler in table]
