@@ -68,7 +68,7 @@ def default_cancel_reason(context: Context) -> str:
     parts = [
         f"dag={getattr(ti, 'dag_id', '?')}",
         f"task={getattr(ti, 'task_id', '?')}",
-        f"run={context.get('run_id', getattr(ti, 'run_id', '?'))}",
+        f"run={context.get('run_id') or getattr(ti, 'run_id', None) or '?'}",
         f"try={getattr(ti, 'try_number', '?')}",
     ]
     return validate_reason("airflow: " + " ".join(parts)) or "airflow"
@@ -232,6 +232,10 @@ class JobOperator(JobLifecycleMixin, BaseOperator):
         """Start (or adopt) the job, push its id, then wait or defer."""
         self._abort_options = self.abort_options(context)
         job = self._adopt_or_start(context)
+        self._job_id = self.adapter.job_id(job)  # from here on, on_kill can abort it
+        if self._killed:  # SIGTERM arrived while the start request was in flight
+            self._abort_once("the task was killed while the job was starting")
+            raise AirflowException(f"{self.adapter.kind} {self._job_id}: the task was killed while starting it.")
         self._remember(context, job)
         if not self.wait_for_termination:
             self._terminal = True  # nothing to abort: the task is done with the job

@@ -384,3 +384,17 @@ def test_killed_graceful_run_sends_graceful_abort_without_waiting(api: Recorder)
     with pytest.raises(AirflowException):
         op.execute(fake_context())
     assert [r.url.params.get("gracefully") for r in aborts(api, kind)] == ["true"]
+
+
+def test_kill_while_the_start_is_in_flight_aborts_the_new_job(job_kind: JobKind, api: Recorder) -> None:
+    op = job_kind.operator(poll_interval=0)
+
+    def start_then_sigterm(request: httpx.Request) -> httpx.Response:
+        op.on_kill()  # SIGTERM lands before the start answered: no job id known yet
+        return start_response(job_kind, job_kind.running)
+
+    api.responses = [start_then_sigterm]
+    api.default = job_kind.response(job_kind.aborted)
+    with pytest.raises(AirflowException, match="killed while starting"):
+        op.execute(fake_context())
+    assert len(aborts(api, job_kind)) == 1
