@@ -29,3 +29,20 @@ def connection_not_found_types() -> tuple[type[BaseException], ...]:
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     return (AirflowNotFoundException,)
+
+
+async def amask_secret(value: str, name: str | None = None) -> None:
+    """Async twin of :func:`mask_secret`, for the triggerer's event loop.
+
+    The sync version talks to the supervisor with a blocking send, which deadlocks a triggerer
+    that already has an async request in flight.
+    """
+    try:
+        from airflow.sdk.log import amask_secret as _amask
+    except ImportError:  # pragma: no cover - Airflow < 3.1: no supervisor round trip to block on
+        mask_secret(value, name)
+        return
+    try:
+        await _amask(value, name)
+    except Exception:  # pragma: no cover
+        pass

@@ -24,7 +24,7 @@ def seed(emu: Emulator) -> None:
     fails = Timeline(ready_secs=10, running_secs=40, outcome="FAILED", exit_code=3,
                      status_message="Error: the crawler crashed")
     for name, timeline in (("quick", quick), ("forever", forever), ("keep", forever), ("fails", fails)):
-        emu.seed_actor(f"e2e~{name}", run=timeline, build=timeline)
+        emu.seed_actor(f"e2e~{name}", run=timeline, build=timeline, default_timeout_secs=10**9)
     emu.seed_template("e2e-quick", TemplateTimeline(waiting_secs=20, building_secs=80))
     emu.seed_template("e2e-forever", TemplateTimeline(waiting_secs=10, building_secs=FOREVER, cancel_delay_secs=50))
     emu.seed_template("e2e-fails", TemplateTimeline(waiting_secs=10, building_secs=40, outcome="error",

@@ -16,7 +16,7 @@ import httpx
 from airflow.sdk import BaseHook
 from pydantic import BaseModel, ValidationError
 
-from airflow_provider_jobs._compat import connection_not_found_types, mask_secret
+from airflow_provider_jobs._compat import amask_secret, connection_not_found_types, mask_secret
 from airflow_provider_jobs._connection import ConnectionSettings, ServiceInfo, Timeouts, build_settings
 from airflow_provider_jobs._http import Call, HttpCore
 from airflow_provider_jobs._retry import RetryPolicy
@@ -134,8 +134,6 @@ class JobsHook(BaseHook):
 
     def _settings_from(self, conn: Any) -> ConnectionSettings:
         extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
-        if conn.password:
-            mask_secret(conn.password)
         settings = build_settings(
             self.conn_id,
             self.service,
@@ -154,6 +152,8 @@ class JobsHook(BaseHook):
                 conn = self.get_connection(self.conn_id)
             except connection_not_found_types() as exc:
                 raise self._not_found() from exc
+            if conn.password:
+                mask_secret(conn.password)
             self._settings = self._settings_from(conn)
         return self._settings
 
@@ -164,6 +164,8 @@ class JobsHook(BaseHook):
                 conn = await self.aget_connection(self.conn_id)
             except connection_not_found_types() as exc:
                 raise self._not_found() from exc
+            if conn.password:
+                await amask_secret(conn.password)
             self._settings = self._settings_from(conn)
         return self._settings
 

@@ -88,6 +88,7 @@ class JobLifecycleMixin:
     _hook_instance: Any = None
     _abort_options: AbortOptions = AbortOptions()
     graceful_wait: float = GRACEFUL_WAIT
+    defer_timeout_margin: float = DEFER_TIMEOUT_MARGIN
 
     @property
     def conn_id(self) -> str:
@@ -308,7 +309,7 @@ class JobOperator(JobLifecycleMixin, BaseOperator):
                                 abort_on_kill=self.abort_on_kill, not_found_grace=NOT_FOUND_GRACE)
         self.log.info("%s %s: deferring for up to %.0f s.", self.adapter.kind, self._job_id, limit)
         self.defer(trigger=trigger, method_name="execute_complete",
-                   timeout=timedelta(seconds=limit + DEFER_TIMEOUT_MARGIN))
+                   timeout=timedelta(seconds=max(1.0, limit + self.defer_timeout_margin)))
 
     def _finish(self, job: Any) -> dict[str, Any]:
         adapter = self.adapter

@@ -24,7 +24,7 @@ from airflow.sdk.exceptions import (
 
 from airflow_provider_jobs.exceptions import NotFoundError
 from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions, Outcome, decide
-from airflow_provider_jobs.operators._base import DEFER_TIMEOUT_MARGIN, JobLifecycleMixin
+from airflow_provider_jobs.operators._base import JobLifecycleMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -88,7 +88,7 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
                 trigger = self._trigger(job_id, time.time() + self.timeout, abort_on_timeout=self.abort_on_timeout,
                                         abort_on_kill=False)
                 self.defer(trigger=trigger, method_name="execute_complete",
-                           timeout=timedelta(seconds=self.timeout + DEFER_TIMEOUT_MARGIN))
+                           timeout=timedelta(seconds=max(1.0, self.timeout + self.defer_timeout_margin)))
             return super().execute(context)
         except (AirflowSensorTimeout, AirflowTaskTimeout):
             self._abort_once("the sensor timed out")
