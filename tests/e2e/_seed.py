@@ -23,7 +23,9 @@ def seed(emu: Emulator) -> None:
     forever = Timeline(ready_secs=10, running_secs=FOREVER, abort_grace_secs=300)
     fails = Timeline(ready_secs=10, running_secs=40, outcome="FAILED", exit_code=3,
                      status_message="Error: the crawler crashed")
-    for name, timeline in (("quick", quick), ("forever", forever), ("keep", forever), ("fails", fails)):
+    slowish = Timeline(ready_secs=10, running_secs=600)
+    for name, timeline in (("quick", quick), ("forever", forever), ("keep", forever), ("fails", fails),
+                           ("slowish", slowish)):
         emu.seed_actor(f"e2e~{name}", run=timeline, build=timeline, default_timeout_secs=10**9)
     emu.seed_template("e2e-quick", TemplateTimeline(waiting_secs=20, building_secs=80))
     emu.seed_template("e2e-forever", TemplateTimeline(waiting_secs=10, building_secs=FOREVER, cancel_delay_secs=50))

@@ -95,3 +95,22 @@ def test_failure_elsewhere_with_notifiers(emu: Any, run_dag: Any) -> None:
         assert len(aborts_of(emu, kind, job)) == 1, kind
     cancel = aborts_of(emu, "template_build", job_id(result, "start_template_build", "template_build"))[0]
     assert cancel.body["reason"].startswith("downstream_fails failed in manual__"), cancel.body
+
+
+@pytest.mark.parametrize("reattach", [True, False])
+def test_retry_adopts_or_aborts_the_previous_tries_job(emu: Any, run_dag: Any, reattach: bool) -> None:
+    # The first try loses its wait to a 401 (and may not abort: abort_on_kill=False); the retry
+    # finds the run through task_state_store.
+    emu.add_fault(method="GET", route="/v2/actor-runs/{runId}", kind="status", status=401, times=1)
+    result = run_dag("e2e_operators.py", f"e2e_reattach_{str(reattach).lower()}")
+    assert result.state_of("apify_run") == "success", result.output[-3000:]
+    assert result.tasks["apify_run"]["try_number"] == 2
+    starts = emu.requests(route="POST /v2/actors/{actorId}/runs")
+    runs = emu.runs_of("e2e~slowish")
+    if reattach:
+        assert len(starts) == 1 and len(runs) == 1 and runs[0]["status"] == "SUCCEEDED"
+        assert result.xcom("apify_run")["id"] == runs[0]["id"]
+    else:
+        assert len(starts) == 2 and len(runs) == 2
+        first = next(r for r in runs if r["id"] != result.xcom("apify_run")["id"])
+        assert first["status"] == "ABORTED" and aborts_of(emu, "apify_run", first["id"])

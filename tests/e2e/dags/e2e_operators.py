@@ -82,3 +82,9 @@ with dag("e2e_notifier") as e2e_notifier:
         raise RuntimeError("the load step failed")
 
     starters >> downstream_fails()
+
+for _reattach in (True, False):
+    with DAG(f"e2e_reattach_{str(_reattach).lower()}", schedule=None, start_date=START, catchup=False,
+             default_args={"retries": 1, "retry_delay": datetime.timedelta(seconds=0)}) as _reattach_dag:
+        start("apify_run", "slowish", reattach=_reattach, abort_on_kill=False, poll_interval=0.2)
+    globals()[f"e2e_reattach_{str(_reattach).lower()}"] = _reattach_dag
