@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 H = TypeVar("H", bound=JobsHook)
 J = TypeVar("J")
+J_co = TypeVar("J_co", covariant=True)
 
 KILL_ABORT_DEADLINE = 4.0
 """Seconds ``on_kill`` may spend aborting: Airflow sends SIGKILL 5 s after SIGTERM."""
@@ -69,13 +70,13 @@ class AbortOptions:
     reason: str | None = None
 
 
-class Watcher(Protocol[J]):
+class Watcher(Protocol[J_co]):
     """Fetches one job repeatedly during a wait (and may log what is new since the last fetch)."""
 
-    def fetch(self, budget: float | None) -> J:
+    def fetch(self, budget: float | None) -> J_co:
         """Get the job; ``budget`` is the seconds left, usable for a long poll."""
 
-    async def afetch(self, budget: float | None) -> J:
+    async def afetch(self, budget: float | None) -> J_co:
         """Async twin of :meth:`fetch`."""
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from _emulator_helpers import SHARED_REFERENCE
+from _spec import OpenAPIRequest
 
 from airflow_provider_jobs.emulator import Emulator, Timeline
 
@@ -34,42 +35,6 @@ def openapi() -> tuple[Any, dict[str, Any]]:
     if not SPEC_PATH.exists():
         pytest.skip(f"the Apify OpenAPI subset is not available at {SPEC_PATH}")
     return _spec()
-
-
-@dataclass
-class _Request:
-    """An httpx request seen through openapi-core's Request protocol (on the spec's server)."""
-
-    request: httpx.Request
-    parameters: Any = field(init=False)
-
-    def __post_init__(self) -> None:
-        from openapi_core.datatypes import RequestParameters
-        from werkzeug.datastructures import Headers, ImmutableMultiDict
-
-        self.parameters = RequestParameters(
-            query=ImmutableMultiDict(list(self.request.url.params.multi_items())),
-            header=Headers(list(self.request.headers.items())),
-        )
-
-    host_url = "https://api.apify.com"
-
-    @property
-    def path(self) -> str:
-        # The deprecated /v2/acts/ alias is served by the same handlers as /v2/actors/.
-        return self.request.url.path.replace("/v2/acts/", "/v2/actors/", 1)
-
-    @property
-    def method(self) -> str:
-        return self.request.method.lower()
-
-    @property
-    def body(self) -> bytes | None:
-        return self.request.content or None
-
-    @property
-    def content_type(self) -> str:
-        return self.request.headers.get("content-type", "")
 
 
 @dataclass
@@ -98,7 +63,7 @@ class _Response:
 def check(openapi: tuple[Any, dict[str, Any]], response: httpx.Response, status: int) -> dict[str, Any]:
     """Assert the status and validate the response against its operation in the spec."""
     assert response.status_code == status, response.text
-    openapi[0].validate_response(_Request(response.request), _Response(response))
+    openapi[0].validate_response(OpenAPIRequest(response.request), _Response(response))
     return dict(response.json())
 
 
@@ -267,7 +232,7 @@ def test_the_validation_can_fail(
         data = {**good.json()["data"], **broken}
         fake = httpx.Response(200, json={"data": data}, request=good.request)
         with pytest.raises(InvalidData):
-            openapi[0].validate_response(_Request(fake.request), _Response(fake))
+            openapi[0].validate_response(OpenAPIRequest(fake.request), _Response(fake))
     with pytest.raises(SchemaError):
         check_error_body(openapi, httpx.Response(404, json={"error": {"type": "run-not-found"}}), 404)
 

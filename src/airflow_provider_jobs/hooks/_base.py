@@ -52,11 +52,10 @@ def model_parser(model: type[M], call: Call, conn_id: str, envelope: str | None)
         try:
             return model.model_validate(body)
         except ValidationError as exc:
-            first = exc.errors()[0] if exc.errors() else {}
-            where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-            raise _shape_error(
-                call, conn_id, f"{model.__name__} did not validate at '{where}': {first.get('msg', exc)}"
-            ) from None
+            errors = exc.errors()
+            where = ".".join(str(p) for p in errors[0]["loc"]) if errors else "body"
+            msg = errors[0]["msg"] if errors else str(exc)
+            raise _shape_error(call, conn_id, f"{model.__name__} did not validate at '{where}': {msg}") from None
 
     return parse
 

@@ -419,7 +419,9 @@ class ApifyHook(JobsHook):
             wait_for_finish=wait_for_finish,
         ))
 
-    async def await_for_build(self, build_id: str, timeout: float | None, *, not_found_grace: float = 0.0) -> ApifyBuild:
+    async def await_for_build(
+        self, build_id: str, timeout: float | None, *, not_found_grace: float = 0.0
+    ) -> ApifyBuild:
         """Async twin of :meth:`wait_for_build`."""
         spec = self.build_wait_spec(build_id, timeout, not_found_grace)
         return await await_until_terminal(spec, lambda budget: self.aget_build(build_id, long_poll_seconds(budget)))

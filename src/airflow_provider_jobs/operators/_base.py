@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, TaskDeferralTimeout, TaskDeferred
 
-from airflow_provider_jobs._wait import WaitInterrupted, wait_until_terminal
 from airflow_provider_jobs._validation import validate_reason
+from airflow_provider_jobs._wait import WaitInterrupted, wait_until_terminal
 from airflow_provider_jobs.exceptions import JobFailedError, JobWaitTimeout, NotFoundError
 from airflow_provider_jobs.lifecycle import (
     CALLBACK_ABORT_DEADLINE,

@@ -130,7 +130,7 @@ class JobTrigger(BaseTrigger):
             job = await await_until_terminal(spec, fetch)
         except JobWaitTimeout as exc:
             job = await self._abort() if self.abort_on_timeout else None
-            action = f"; {adapter.verb} sent" if self.abort_on_timeout else f" (left running: abort_on_timeout is off)"
+            action = f"; {adapter.verb} sent" if self.abort_on_timeout else " (left running: abort_on_timeout is off)"
             message = f"{exc}{action}."
             self.log.warning(message)
             yield TriggerEvent(make_event(adapter, EVENT_TIMEOUT, self.job_id, hook=hook if job else None,
