@@ -62,7 +62,7 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
 
 @pytest.fixture
 def run_dag(airflow_home: dict[str, str], jobs_emulator: Any) -> Callable[..., DagResult]:
-    """Run a DAG of tests/e2e/dags against the emulator; optionally SIGTERM it when ``kill_when()``."""
+    """Run a DAG file of ``dags_dir`` against the emulator; optionally SIGTERM it when ``kill_when()``."""
 
     def run(
         dag_file: str,
@@ -71,11 +71,13 @@ def run_dag(airflow_home: dict[str, str], jobs_emulator: Any) -> Callable[..., D
         env: dict[str, str] | None = None,
         kill_when: Callable[[], bool] | None = None,
         timeout: float = 180,
+        dags_dir: Path = DAGS,
     ) -> DagResult:
-        full_env = {**airflow_home, **jobs_emulator.connection_env(), **(env or {})}
+        full_env = {**airflow_home, **jobs_emulator.connection_env(), **(env or {}),
+                    "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir)}
         started = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, str(HERE / "_runner.py"), str(DAGS / dag_file), dag_id],
+            [sys.executable, str(HERE / "_runner.py"), str(dags_dir / dag_file), dag_id],
             env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         events: dict[str, float] = {}

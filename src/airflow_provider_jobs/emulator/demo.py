@@ -20,6 +20,10 @@ DEMO_ACTORS: dict[str, Timeline] = {
         status_message="Error: the crawler crashed",
     ),
     "demo~times-out": Timeline(ready_secs=1, running_secs=6, outcome="TIMED-OUT"),
+    # The names the example DAGs use, so they run unchanged against the emulator.
+    "apify~hello-world": Timeline(ready_secs=1, running_secs=4, status_message="Actor finished successfully"),
+    "apify~web-scraper": Timeline(ready_secs=2, running_secs=600, running_message="Crawled 3 of 100 pages"),
+    "demo~my-scraper": Timeline(ready_secs=1, running_secs=5, status_message="Scraped 12 pages"),
 }
 DEMO_TEMPLATES: dict[str, TemplateTimeline] = {
     "demo-ready": TemplateTimeline(waiting_secs=1, building_secs=6),
@@ -31,12 +35,14 @@ DEMO_TEMPLATES: dict[str, TemplateTimeline] = {
         error_message="step 2 of 4 exited with status 2",
     ),
     "demo-slow": TemplateTimeline(waiting_secs=5, building_secs=300, cancel_delay_secs=3),
+    # The names the example DAGs use.
+    "etl-runner": TemplateTimeline(waiting_secs=3, building_secs=300, cancel_delay_secs=2),
+    "python-etl": TemplateTimeline(waiting_secs=1, building_secs=6),
 }
 
 
 def seed_demo_data(emulator: Emulator) -> None:
-    """Seed the demo actors (``demo~hello``, ``demo~slow``, ``demo~fails``, ``demo~times-out``)
-    and templates (``demo-ready``, ``demo-error``, ``demo-slow``)."""
+    """Seed the demo actors and templates (see ``DEMO_ACTORS`` / ``DEMO_TEMPLATES``)."""
     for name, timeline in DEMO_ACTORS.items():
         emulator.seed_actor(name, run=timeline, build=Timeline(ready_secs=2, running_secs=15))
     for name, template_timeline in DEMO_TEMPLATES.items():
