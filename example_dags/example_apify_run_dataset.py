@@ -38,7 +38,8 @@ with DAG(
     def load_dataset(summary: dict[str, Any]) -> str:
         """Stand-in for a loader: it gets ids, not items, and would read the dataset itself."""
         dataset_id = summary["default_dataset_id"]
-        print(f"run {summary['id']} {summary['status']}: load dataset {dataset_id} (cost ${summary['usage_total_usd']})")
+        cost = summary["usage_total_usd"]
+        print(f"run {summary['id']} {summary['status']}: load dataset {dataset_id} (cost ${cost})")
         return dataset_id
 
     load_dataset(run.output)

@@ -76,7 +76,8 @@ with dag("e2e_notifier") as e2e_notifier:
     @task(on_failure_callback=[
         ApifyAbortRunNotifier(task_id="start_apify_run"),
         ApifyAbortBuildNotifier(task_id="start_apify_build"),
-        TemplateBuildCancelNotifier(task_id="start_template_build", reason="{{ ti.task_id }} failed in {{ ti.run_id }}"),
+        TemplateBuildCancelNotifier(task_id="start_template_build",
+                                    reason="{{ ti.task_id }} failed in {{ ti.run_id }}"),
     ])
     def downstream_fails() -> None:
         raise RuntimeError("the load step failed")
