@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_jobs.emulator import TemplateTimeline, Timeline
 
-pytestmark = [pytest.mark.live, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.live, pytest.mark.timeout(600), pytest.mark.xdist_group("airflow_stack")]
 
 FOREVER = 10_000_000.0
 KINDS = ("apify_run", "apify_build", "template_build")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from _stack import Stack, airflow_stack
 
-pytestmark = [pytest.mark.live, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.live, pytest.mark.timeout(300), pytest.mark.xdist_group("airflow_stack")]
 
 
 @pytest.fixture(scope="module")
