@@ -70,4 +70,4 @@ class StatusSets:
 class ApiModel(BaseModel):
     """Base of every response model: unknown fields are kept, extra attributes allowed."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False, defer_build=True)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from airflow_provider_jobs._adapters import APIFY_BUILD, APIFY_RUN
-from airflow_provider_jobs.hooks.apify import ApifyHook
-from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions, JobAdapter
+from airflow_provider_jobs._adapters import APIFY_DEFAULT_CONN_ID, AdapterRef
+from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions
 from airflow_provider_jobs.notifications._base import JobAbortNotifier
 from airflow_provider_jobs.operators.apify import as_bool
 
@@ -27,12 +26,12 @@ class ApifyAbortRunNotifier(JobAbortNotifier):
     :param deadline: seconds the abort may take, retries included
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = APIFY_RUN
+    adapter = AdapterRef("APIFY_RUN")
     job_id_attr: ClassVar[str] = "run_id"
     template_fields: Sequence[str] = ("run_id", "task_id")
 
     def __init__(self, run_id: str | None = None, *, gracefully: bool = False,
-                 apify_conn_id: str = ApifyHook.default_conn_name, task_id: str | None = None,
+                 apify_conn_id: str = APIFY_DEFAULT_CONN_ID, task_id: str | None = None,
                  deadline: float = CALLBACK_ABORT_DEADLINE) -> None:
         super().__init__(task_id=task_id, deadline=deadline)
         self.run_id = run_id
@@ -55,11 +54,11 @@ class ApifyAbortBuildNotifier(JobAbortNotifier):
     :param deadline: seconds the abort may take, retries included
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = APIFY_BUILD
+    adapter = AdapterRef("APIFY_BUILD")
     job_id_attr: ClassVar[str] = "build_id"
     template_fields: Sequence[str] = ("build_id", "task_id")
 
-    def __init__(self, build_id: str | None = None, *, apify_conn_id: str = ApifyHook.default_conn_name,
+    def __init__(self, build_id: str | None = None, *, apify_conn_id: str = APIFY_DEFAULT_CONN_ID,
                  task_id: str | None = None, deadline: float = CALLBACK_ABORT_DEADLINE) -> None:
         super().__init__(task_id=task_id, deadline=deadline)
         self.build_id = build_id

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from airflow_provider_jobs._adapters import TEMPLATE_BUILD
+from airflow_provider_jobs._adapters import TEMPLATE_BUILDS_DEFAULT_CONN_ID, AdapterRef
 from airflow_provider_jobs._validation import validate_reason
-from airflow_provider_jobs.hooks.template_builds import TemplateBuildHook
-from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions, JobAdapter
+from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions
 from airflow_provider_jobs.notifications._base import JobAbortNotifier
 from airflow_provider_jobs.operators._base import default_cancel_reason
 
@@ -28,12 +27,12 @@ class TemplateBuildCancelNotifier(JobAbortNotifier):
     :param deadline: seconds the cancel may take, retries included
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = TEMPLATE_BUILD
+    adapter = AdapterRef("TEMPLATE_BUILD")
     job_id_attr: ClassVar[str] = "build_id"
     template_fields: Sequence[str] = ("build_id", "reason", "task_id")
 
     def __init__(self, build_id: str | None = None, *, reason: str | None = None,
-                 template_builds_conn_id: str = TemplateBuildHook.default_conn_name, task_id: str | None = None,
+                 template_builds_conn_id: str = TEMPLATE_BUILDS_DEFAULT_CONN_ID, task_id: str | None = None,
                  deadline: float = CALLBACK_ABORT_DEADLINE) -> None:
         super().__init__(task_id=task_id, deadline=deadline)
         self.build_id = build_id

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_jobs._adapters import APIFY_BUILD, APIFY_RUN
-from airflow_provider_jobs.hooks.apify import ApifyHook
-from airflow_provider_jobs.lifecycle import AbortOptions, JobAdapter
+from airflow_provider_jobs._adapters import APIFY_DEFAULT_CONN_ID, AdapterRef
+from airflow_provider_jobs.lifecycle import AbortOptions
 from airflow_provider_jobs.links.apify import ApifyBuildLink, ApifyRunLink
 from airflow_provider_jobs.operators._base import JobAbortOperator, JobOperator
 from airflow_provider_jobs.triggers._base import JobTrigger
@@ -15,6 +14,8 @@ from airflow_provider_jobs.triggers.apify import ApifyBuildTrigger, ApifyRunTrig
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_jobs.hooks.apify import ApifyHook
 
 
 def as_int(value: Any) -> Any:
@@ -57,7 +58,7 @@ class ApifyRunActorOperator(JobOperator):
     :param reattach: on retry, adopt the previous try's still-running run (Airflow >= 3.3)
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = APIFY_RUN
+    adapter = AdapterRef("APIFY_RUN")
     trigger_class: ClassVar[type[JobTrigger]] = ApifyRunTrigger
     template_fields: Sequence[str] = ("actor_id", "run_input", "build", "run_timeout_secs", "memory_mbytes")
     template_fields_renderers = {"run_input": "json"}
@@ -75,7 +76,7 @@ class ApifyRunActorOperator(JobOperator):
         max_items: int | None = None,
         max_total_charge_usd: float | None = None,
         gracefully: bool = False,
-        apify_conn_id: str = ApifyHook.default_conn_name,
+        apify_conn_id: str = APIFY_DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -118,7 +119,7 @@ class ApifyBuildActorOperator(JobOperator):
     :param apify_conn_id: the Apify connection id
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = APIFY_BUILD
+    adapter = AdapterRef("APIFY_BUILD")
     trigger_class: ClassVar[type[JobTrigger]] = ApifyBuildTrigger
     template_fields: Sequence[str] = ("actor_id", "version", "tag")
     operator_extra_links = (ApifyBuildLink(),)
@@ -132,7 +133,7 @@ class ApifyBuildActorOperator(JobOperator):
         tag: str | None = None,
         use_cache: bool | None = None,
         beta_packages: bool | None = None,
-        apify_conn_id: str = ApifyHook.default_conn_name,
+        apify_conn_id: str = APIFY_DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -160,13 +161,13 @@ class ApifyAbortRunOperator(JobAbortOperator):
     :param apify_conn_id: the Apify connection id
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = APIFY_RUN
+    adapter = AdapterRef("APIFY_RUN")
     job_id_attr: ClassVar[str] = "run_id"
     template_fields: Sequence[str] = ("run_id", "gracefully")
     operator_extra_links = ()
 
     def __init__(self, *, run_id: str, gracefully: bool = False,
-                 apify_conn_id: str = ApifyHook.default_conn_name, **kwargs: Any) -> None:
+                 apify_conn_id: str = APIFY_DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_id = run_id
         self.gracefully = gracefully
@@ -191,11 +192,11 @@ class ApifyAbortBuildOperator(JobAbortOperator):
     :param apify_conn_id: the Apify connection id
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = APIFY_BUILD
+    adapter = AdapterRef("APIFY_BUILD")
     job_id_attr: ClassVar[str] = "build_id"
     template_fields: Sequence[str] = ("build_id",)
 
-    def __init__(self, *, build_id: str, apify_conn_id: str = ApifyHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, *, build_id: str, apify_conn_id: str = APIFY_DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.build_id = build_id
         self.apify_conn_id = apify_conn_id

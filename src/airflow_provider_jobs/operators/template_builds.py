@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_jobs._adapters import TEMPLATE_BUILD
+from airflow_provider_jobs._adapters import TEMPLATE_BUILDS_DEFAULT_CONN_ID, AdapterRef
 from airflow_provider_jobs._validation import validate_reason
-from airflow_provider_jobs.hooks.template_builds import TemplateBuildHook
-from airflow_provider_jobs.lifecycle import AbortOptions, JobAdapter
-from airflow_provider_jobs.models.template_builds import TemplateBuildSnapshot
+from airflow_provider_jobs.lifecycle import AbortOptions
 from airflow_provider_jobs.operators._base import JobAbortOperator, JobOperator, default_cancel_reason
 from airflow_provider_jobs.triggers._base import JobTrigger
 from airflow_provider_jobs.triggers.template_builds import TemplateBuildTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_jobs.hooks.template_builds import TemplateBuildHook
 
 
 class TemplateBuildOperator(JobOperator):
@@ -34,7 +34,7 @@ class TemplateBuildOperator(JobOperator):
     :param template_builds_conn_id: the template-builds connection id
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = TEMPLATE_BUILD
+    adapter = AdapterRef("TEMPLATE_BUILD")
     trigger_class: ClassVar[type[JobTrigger]] = TemplateBuildTrigger
     template_fields: Sequence[str] = ("build_request", "cancel_reason")
     template_fields_renderers = {"build_request": "json"}
@@ -46,7 +46,7 @@ class TemplateBuildOperator(JobOperator):
         build_request: dict[str, Any] | None = None,
         stream_logs: bool = True,
         cancel_reason: str | None = None,
-        template_builds_conn_id: str = TemplateBuildHook.default_conn_name,
+        template_builds_conn_id: str = TEMPLATE_BUILDS_DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -57,6 +57,8 @@ class TemplateBuildOperator(JobOperator):
 
     def start_job(self, hook: TemplateBuildHook, context: Context) -> Any:
         """Start the build (``POST /v1/templates/builds``)."""
+        from airflow_provider_jobs.models.template_builds import TemplateBuildSnapshot
+
         return TemplateBuildSnapshot(build=hook.start_build(self.build_request))
 
     def abort_options(self, context: Context) -> AbortOptions:
@@ -83,7 +85,7 @@ class TemplateBuildCancelOperator(JobAbortOperator):
     :param template_builds_conn_id: the template-builds connection id
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = TEMPLATE_BUILD
+    adapter = AdapterRef("TEMPLATE_BUILD")
     job_id_attr: ClassVar[str] = "build_id"
     template_fields: Sequence[str] = ("build_id", "reason")
 
@@ -94,7 +96,7 @@ class TemplateBuildCancelOperator(JobAbortOperator):
         reason: str | None = None,
         wait_for_termination: bool = False,
         wait_timeout: float = 300.0,
-        template_builds_conn_id: str = TemplateBuildHook.default_conn_name,
+        template_builds_conn_id: str = TEMPLATE_BUILDS_DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(wait_for_termination=wait_for_termination, wait_timeout=wait_timeout, **kwargs)

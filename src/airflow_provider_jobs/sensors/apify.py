@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_jobs._adapters import APIFY_BUILD, APIFY_RUN
-from airflow_provider_jobs.hooks.apify import ApifyHook
-from airflow_provider_jobs.lifecycle import AbortOptions, JobAdapter
+from airflow_provider_jobs._adapters import APIFY_DEFAULT_CONN_ID, AdapterRef
+from airflow_provider_jobs.lifecycle import AbortOptions
 from airflow_provider_jobs.links.apify import ApifyBuildLink, ApifyRunLink
 from airflow_provider_jobs.operators.apify import as_bool
 from airflow_provider_jobs.sensors._base import JobSensor
@@ -33,14 +32,14 @@ class ApifyRunSensor(JobSensor):
     :param apify_conn_id: the Apify connection id
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = APIFY_RUN
+    adapter = AdapterRef("APIFY_RUN")
     trigger_class: ClassVar[type[JobTrigger]] = ApifyRunTrigger
     job_id_attr: ClassVar[str] = "run_id"
     template_fields: Sequence[str] = ("run_id",)
     operator_extra_links = (ApifyRunLink(),)
 
     def __init__(self, *, run_id: str, abort_on_timeout: bool = True, gracefully: bool = False,
-                 deferrable: bool = False, apify_conn_id: str = ApifyHook.default_conn_name, **kwargs: Any) -> None:
+                 deferrable: bool = False, apify_conn_id: str = APIFY_DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(abort_on_timeout=abort_on_timeout, deferrable=deferrable, **kwargs)
         self.run_id = run_id
         self.gracefully = gracefully
@@ -62,14 +61,14 @@ class ApifyBuildSensor(JobSensor):
     :param apify_conn_id: the Apify connection id
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = APIFY_BUILD
+    adapter = AdapterRef("APIFY_BUILD")
     trigger_class: ClassVar[type[JobTrigger]] = ApifyBuildTrigger
     job_id_attr: ClassVar[str] = "build_id"
     template_fields: Sequence[str] = ("build_id",)
     operator_extra_links = (ApifyBuildLink(),)
 
     def __init__(self, *, build_id: str, abort_on_timeout: bool = True, deferrable: bool = False,
-                 apify_conn_id: str = ApifyHook.default_conn_name, **kwargs: Any) -> None:
+                 apify_conn_id: str = APIFY_DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(abort_on_timeout=abort_on_timeout, deferrable=deferrable, **kwargs)
         self.build_id = build_id
         self.apify_conn_id = apify_conn_id

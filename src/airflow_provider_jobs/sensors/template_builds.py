@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_jobs._adapters import TEMPLATE_BUILD
+from airflow_provider_jobs._adapters import TEMPLATE_BUILDS_DEFAULT_CONN_ID, AdapterRef
 from airflow_provider_jobs._validation import validate_reason
-from airflow_provider_jobs.hooks.template_builds import TemplateBuildHook
-from airflow_provider_jobs.lifecycle import AbortOptions, JobAdapter
+from airflow_provider_jobs.lifecycle import AbortOptions
 from airflow_provider_jobs.operators._base import default_cancel_reason
 from airflow_provider_jobs.sensors._base import JobSensor
 from airflow_provider_jobs.triggers._base import JobTrigger
@@ -32,13 +31,13 @@ class TemplateBuildSensor(JobSensor):
     :param template_builds_conn_id: the template-builds connection id
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = TEMPLATE_BUILD
+    adapter = AdapterRef("TEMPLATE_BUILD")
     trigger_class: ClassVar[type[JobTrigger]] = TemplateBuildTrigger
     job_id_attr: ClassVar[str] = "build_id"
     template_fields: Sequence[str] = ("build_id", "cancel_reason")
 
     def __init__(self, *, build_id: str, cancel_on_timeout: bool = True, cancel_reason: str | None = None,
-                 deferrable: bool = False, template_builds_conn_id: str = TemplateBuildHook.default_conn_name,
+                 deferrable: bool = False, template_builds_conn_id: str = TEMPLATE_BUILDS_DEFAULT_CONN_ID,
                  **kwargs: Any) -> None:
         super().__init__(abort_on_timeout=cancel_on_timeout, deferrable=deferrable, **kwargs)
         self.build_id = build_id

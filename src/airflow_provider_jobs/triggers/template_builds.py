@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-from airflow_provider_jobs._adapters import TEMPLATE_BUILD
-from airflow_provider_jobs.lifecycle import JobAdapter
+from airflow_provider_jobs._adapters import AdapterRef
 from airflow_provider_jobs.triggers._base import JobTrigger
 
 
@@ -15,4 +12,4 @@ class TemplateBuildTrigger(JobTrigger):
     See :class:`~airflow_provider_jobs.triggers._base.JobTrigger` for the parameters.
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]] = TEMPLATE_BUILD
+    adapter = AdapterRef("TEMPLATE_BUILD")

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Run every benchmark against the bundled emulator and write benchmarks/RESULTS.md.
+#
+#   bash benchmarks/run.sh
+#
+# Uses the repo's .venv (set up by scripts/_bootstrap.sh, as scripts/test.sh does). Takes about
+# 4-5 minutes on a 2-core machine. Each benchmarks/bench_*.py also runs alone and prints its figures;
+# the JSON they write to benchmarks/results/ is what report.py turns into RESULTS.md.
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/_bootstrap.sh"   # cd to the repo, .venv on PATH
+start=$(date +%s)
+mkdir -p benchmarks/results
+rm -f benchmarks/results/*.json benchmarks/results/*.log
+
+# CPU-bound figures first, on a quiet machine.
+python benchmarks/bench_import.py
+python benchmarks/bench_calls.py
+
+# Requests per waiting job needs ~65 s of real time but almost no CPU (one request per job per
+# minute, or per 5 s): it runs in the background while the latency and scale benchmarks run.
+python benchmarks/bench_requests.py > benchmarks/results/requests.log 2>&1 &
+requests_pid=$!
+trap 'kill "$requests_pid" 2>/dev/null || true' EXIT
+
+python benchmarks/bench_abort.py
+python benchmarks/bench_detect.py
+python benchmarks/bench_scale.py
+
+wait "$requests_pid"
+trap - EXIT
+cat benchmarks/results/requests.log
+python benchmarks/report.py --seconds "$(( $(date +%s) - start ))"
+echo "benchmarks: done in $(( $(date +%s) - start )) s"
