@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from airflow_provider_jobs.exceptions import JobsConfigError
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+_HOST_NAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
+                        r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?")
+_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/?#]*@")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -149,12 +155,18 @@ def resolve_base_url(
         return service.default_base_url
     if "://" not in host:
         host = f"https://{host}"
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise JobsConfigError(
-            f"Connection '{conn_id}' ({service.label}): host {host!r} is not an http(s) URL or host name.",
-            conn_id=conn_id,
-        )
+    not_a_url = JobsConfigError(
+        f"Connection '{conn_id}' ({service.label}): host {_redacted(host)!r} is not an http(s) URL or host name.",
+        conn_id=conn_id,
+    )
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in host):
+        raise not_a_url
+    try:
+        parts = urlsplit(host)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise not_a_url from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _valid_host_name(parts.hostname):
+        raise not_a_url
     if parts.username or parts.password:
         raise JobsConfigError(
             f"Connection '{conn_id}' ({service.label}): put the token in the password field, "
@@ -170,12 +182,12 @@ def resolve_base_url(
         url_port = parts.port
     except ValueError as exc:
         raise JobsConfigError(
-            f"Connection '{conn_id}' ({service.label}): invalid port in host {host!r}.", conn_id=conn_id
+            f"Connection '{conn_id}' ({service.label}): invalid port in host {_redacted(host)!r}.", conn_id=conn_id
         ) from exc
     netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    effective_port = url_port if url_port is not None else port
+    effective_port = _port(conn_id, service, url_port if url_port is not None else port)
     if effective_port:
-        netloc = f"{netloc}:{int(effective_port)}"
+        netloc = f"{netloc}:{effective_port}"
     if parts.scheme == "http" and not allow_insecure and not is_loopback_host(parts.hostname):
         raise JobsConfigError(
             f"Connection '{conn_id}' ({service.label}): refusing plain http:// to non-loopback host "
@@ -184,6 +196,41 @@ def resolve_base_url(
             conn_id=conn_id,
         )
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _redacted(host: str) -> str:
+    """The host for messages: credentials pasted into it (``user:password@``) hidden, at most 100 characters."""
+    return _USER_INFO.sub(lambda m: f"{m.group(1) or ''}***@", host, count=1)[:100]
+
+
+def _valid_host_name(host: str) -> bool:
+    """An IP address, or a DNS name (international names as their IDNA form) httpx can use."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        pass
+    try:  # the IDNA 2008 form, exactly as the HTTP client will encode it
+        ascii_host = httpx.URL(f"http://{host}/").raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        return False
+    return bool(_HOST_NAME.fullmatch(ascii_host))
+
+
+def _port(conn_id: str, service: ServiceInfo, value: Any) -> int | None:
+    """The connection's port (``None``/0: the scheme's default); 1-65535 or a JobsConfigError."""
+    if value is None or value == "" or value == 0:
+        return None
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = -1
+    if isinstance(value, bool) or not 1 <= port <= 65535 or (isinstance(value, float) and value != port):
+        raise JobsConfigError(
+            f"Connection '{conn_id}' ({service.label}): port {str(value)[:20]!r} is not a port number (1-65535).",
+            conn_id=conn_id,
+        )
+    return port
 
 
 def build_settings(

@@ -9,6 +9,7 @@ naming the argument and the problem.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -31,6 +32,12 @@ _PROBLEMS: tuple[tuple[str, str], ...] = (
 def _show(value: str) -> str:
     shown = value if len(value) <= 40 else value[:37] + "..."
     return repr(shown)
+
+
+def show_value(value: Any) -> str:
+    """``repr(value)`` cut to a readable length, for messages about a refused argument."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _problem(value: str) -> str | None:
@@ -122,11 +129,15 @@ def validate_reason(value: Any, what: str = "cancel reason") -> str | None:
 
 
 def validate_wait_seconds(value: Any, what: str) -> float | None:
-    """Return a non-negative number of seconds, ``None`` unchanged; refuse anything else."""
+    """Return a finite, non-negative number of seconds, ``None`` unchanged; refuse anything else."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidIdError(f"Invalid {what}: expected a number of seconds, got {type(value).__name__}.")
-    if value != value or value < 0:  # NaN or negative
-        raise InvalidIdError(f"Invalid {what}: {value!r} is not a non-negative number of seconds.")
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int beyond float range
+        seconds = math.inf
+    if not math.isfinite(seconds) or seconds < 0:  # NaN, infinite or negative
+        raise InvalidIdError(f"Invalid {what}: {show_value(value)} is not a finite, non-negative number of seconds.")
+    return seconds

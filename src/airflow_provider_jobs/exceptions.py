@@ -53,6 +53,19 @@ __all__ = [
 class JobsError(Exception):
     """Root of every exception raised by airflow-provider-jobs."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the attributes when the exception is pickled (Airflow ships exceptions across
+        # processes). Subclasses take other constructor arguments than their message, so the
+        # default (``cls(*args)``) cannot rebuild them; the message is kept as it was.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[JobsError], args: tuple[Any, ...], state: dict[str, Any]) -> JobsError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
 
 class JobsConfigError(JobsError, ValueError):
     """A connection or argument makes requests impossible (missing token or host, insecure URL)."""
@@ -159,18 +172,6 @@ class JobsApiError(JobsError):
         self.path = path
         self.attempts = attempts
         self.retry_after = retry_after
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Keep the attributes when the exception is pickled (Airflow ships exceptions across
-        # processes); the message is rebuilt from the same data, so nothing secret is added.
-        return (_rebuild, (type(self), str(self), self.__dict__))
-
-
-def _rebuild(cls: type[JobsApiError], message: str, state: dict[str, Any]) -> JobsApiError:
-    err = cls.__new__(cls)
-    Exception.__init__(err, message)
-    err.__dict__.update(state)
-    return err
 
 
 class AuthError(JobsApiError):

@@ -143,8 +143,12 @@ def quick_hook(adapter: JobAdapter[H, J], conn_id: str, deadline: float, base: H
 
     When ``base`` has already loaded its connection, the settings are reused so that the abort
     needs no connection lookup (``on_kill`` runs inside a signal handler).
+
+    Each attempt may take a quarter of the deadline (0.5-3 s) and retries may start until one
+    such attempt is left: with the 4 s kill deadline, two 429s asking for ``Retry-After: 1``
+    still leave room for the third attempt that gets through.
     """
-    per_request = max(0.5, min(3.0, deadline / 2))
+    per_request = max(0.5, min(3.0, deadline / 4))
     policy = RetryPolicy(max_retries=5, base_delay=0.2, max_delay=1.0, max_elapsed=max(0.0, deadline - per_request),
                          max_retry_after=deadline)
     hook = adapter.hook(conn_id, retry_policy=policy, request_timeout=per_request)

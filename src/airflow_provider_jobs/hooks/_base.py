@@ -78,6 +78,8 @@ def json_body(value: Any, what: str) -> Any:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidIdError(f"Invalid {what}: it is not JSON-serializable ({exc}).") from None
+    except RecursionError:
+        raise InvalidIdError(f"Invalid {what}: it is nested too deeply to be sent as JSON.") from None
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -9,7 +10,12 @@ from urllib.parse import quote
 from airflow_provider_jobs._connection import ServiceInfo
 from airflow_provider_jobs._http import Call
 from airflow_provider_jobs._retry import Idempotency
-from airflow_provider_jobs._validation import normalize_actor_id, validate_job_id, validate_wait_seconds
+from airflow_provider_jobs._validation import (
+    normalize_actor_id,
+    show_value,
+    validate_job_id,
+    validate_wait_seconds,
+)
 from airflow_provider_jobs._wait import WaitSpec, await_until_terminal, wait_until_terminal
 from airflow_provider_jobs.exceptions import AuthError, InvalidIdError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_parser
@@ -48,14 +54,24 @@ def _seg(value: str) -> str:
 
 def _flag(value: Any, what: str) -> str:
     if not isinstance(value, bool):
-        raise InvalidIdError(f"Invalid {what}: expected True or False, got {value!r}.")
+        raise InvalidIdError(f"Invalid {what}: expected True or False, got {show_value(value)}.")
     return "true" if value else "false"
 
 
 def _count(value: Any, what: str, *, minimum: int = 1) -> str:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidIdError(f"Invalid {what}: expected an integer >= {minimum}, got {value!r}.")
+        raise InvalidIdError(f"Invalid {what}: expected an integer >= {minimum}, got {show_value(value)}.")
     return str(value)
+
+
+def _positive_usd(value: Any) -> str:
+    try:
+        usd = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:
+        usd = math.inf
+    if not (math.isfinite(usd) and usd > 0):
+        raise InvalidIdError(f"Invalid max_total_charge_usd: expected a positive number, got {show_value(value)}.")
+    return repr(usd)
 
 
 def _wait(value: Any) -> float | None:
@@ -133,9 +149,7 @@ class ApifyHook(JobsHook):
                 params[param] = _count(opts[key], key)
         charge = opts.get("max_total_charge_usd")
         if charge is not None:
-            if isinstance(charge, bool) or not isinstance(charge, (int, float)) or not charge > 0:
-                raise InvalidIdError(f"Invalid max_total_charge_usd: expected a positive number, got {charge!r}.")
-            params["maxTotalChargeUsd"] = repr(float(charge))
+            params["maxTotalChargeUsd"] = _positive_usd(charge)
         wait = _wait(opts.get("wait_for_finish"))
         if wait:
             params["waitForFinish"] = str(int(wait))
@@ -156,7 +170,7 @@ class ApifyHook(JobsHook):
             known = [m.value for m in ApifyJobStatus]
             bad = [s for s in statuses if s not in known]
             if bad or not statuses:
-                raise InvalidIdError(f"Invalid run status filter {bad or statuses!r}: use some of {known}.")
+                raise InvalidIdError(f"Invalid run status filter {show_value(bad or statuses)}: use some of {known}.")
             params["status"] = ",".join(str(s) for s in statuses)
         return _op(ApifyRunList, self.conn_id, Call(
             "GET", ACTOR_RUNS_PATH.format(actor_id=_seg(actor)), f"Listing runs of Apify actor {actor}",

@@ -17,7 +17,7 @@ from airflow_provider_jobs._connection import ServiceInfo
 from airflow_provider_jobs._http import Call
 from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._sse import SSEEvent, aiter_sse, iter_sse
-from airflow_provider_jobs._validation import validate_job_id, validate_reason, validate_wait_seconds
+from airflow_provider_jobs._validation import show_value, validate_job_id, validate_reason, validate_wait_seconds
 from airflow_provider_jobs._wait import WaitSpec, await_until_terminal, wait_until_terminal
 from airflow_provider_jobs.exceptions import InvalidIdError, JobsApiError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_parser
@@ -232,7 +232,7 @@ class TemplateBuildHook(JobsHook):
         :param max_reconnects: reconnects in a row without a new entry before giving up
         """
         build_id = validate_job_id(build_id, BUILD_ID)
-        cursor = _LogCursor(build_id, _offset(offset or 0), max_reconnects)
+        cursor = _LogCursor(build_id, _offset(0 if offset is None else offset), max_reconnects)
         core = self.get_conn()
         while True:
             call = self._logs_call(build_id, cursor.next_offset, follow)
@@ -297,7 +297,7 @@ class TemplateBuildHook(JobsHook):
     ) -> AsyncIterator[TemplateBuildLogEntry]:
         """Async twin of :meth:`stream_logs`."""
         build_id = validate_job_id(build_id, BUILD_ID)
-        cursor = _LogCursor(build_id, _offset(offset or 0), max_reconnects)
+        cursor = _LogCursor(build_id, _offset(0 if offset is None else offset), max_reconnects)
         core = await self.aget_conn()
         while True:
             call = self._logs_call(build_id, cursor.next_offset, follow)
@@ -350,5 +350,5 @@ class TemplateBuildHook(JobsHook):
 
 def _offset(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidIdError(f"Invalid log offset: expected a non-negative integer, got {value!r}.")
+        raise InvalidIdError(f"Invalid log offset: expected a non-negative integer, got {show_value(value)}.")
     return value
