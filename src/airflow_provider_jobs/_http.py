@@ -3,7 +3,9 @@
 :class:`HttpCore` sends a :class:`Call` (method, path, params, body, idempotency, job id) with
 ``httpx``; sync and async entry points share every decision (see :mod:`._retry`) and differ only
 in how they send and sleep. Async clients are shared per event loop and base URL, so a triggerer
-running hundreds of triggers keeps one connection pool per service.
+running hundreds of triggers keeps one bounded connection pool per service for short calls and
+another for requests that the server holds open (long polls, log streams): a trigger's abort
+never waits for a connection behind other triggers' long polls.
 
 The token lives in a :class:`~._connection.Secret`, goes out only in the ``Authorization``
 header, and is scrubbed from anything an error message could quote. Redirects are never
@@ -162,9 +164,11 @@ class HttpCore:
     def _timeout(self, call: Call) -> httpx.Timeout:
         t = self.settings.timeouts
         read = call.read_timeout or t.read
+        pool = t.pool
         if call.long_poll:
             read = max(read, call.long_poll + LONG_POLL_MARGIN)
-        return httpx.Timeout(connect=t.connect, read=read, write=t.write, pool=t.pool)
+            pool = max(pool, read)  # a long poll may wait for a connection as long as for its answer
+        return httpx.Timeout(connect=t.connect, read=read, write=t.write, pool=pool)
 
     def _sync_client(self) -> httpx.Client:
         if self._client is None:
@@ -173,8 +177,9 @@ class HttpCore:
             )
         return self._client
 
-    def _async_client(self) -> httpx.AsyncClient:
-        return _shared_async_client(self.settings.base_url, self._async_transport)
+    def _async_client(self, *, held_open: bool = False) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        client = _shared_async_client(self.settings.base_url, self._async_transport, held_open=held_open)
+        return client, _gate(client, held_open)
 
     def _build(self, client: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
         kwargs: dict[str, Any] = {}
@@ -215,12 +220,16 @@ class HttpCore:
 
     async def arequest(self, call: Call) -> Any:
         """Async twin of :meth:`request`."""
-        client = self._async_client()
+        client, gate = self._async_client(held_open=bool(call.long_poll))
         start, attempt = self._clock(), 0
         while True:
             attempt += 1
             try:
-                response = await client.send(self._build(client, call))
+                await _acquire(gate, self._timeout(call).pool)
+                try:
+                    response = await client.send(self._build(client, call))
+                finally:
+                    gate.release()
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 outcome = self._judge_exception(call, exc, attempt)
             else:
@@ -265,29 +274,37 @@ class HttpCore:
     @asynccontextmanager
     async def astream(self, call: Call) -> AsyncIterator[httpx.Response]:
         """Async twin of :meth:`stream`."""
-        client = self._async_client()
+        client, gate = self._async_client(held_open=True)
         start, attempt = self._clock(), 0
         while True:
             attempt += 1
             try:
-                response = await client.send(self._build(client, call), stream=True)
-            except (httpx.TransportError, httpx.DecodingError) as exc:
+                await _acquire(gate, self._timeout(call).pool)
+            except httpx.PoolTimeout as exc:
                 outcome = self._judge_exception(call, exc, attempt)
             else:
-                if response.is_success:
+                try:  # the slot is held while the caller reads the stream: it holds a connection
                     try:
-                        yield response
-                    finally:
-                        await response.aclose()
-                    return
-                try:
-                    await response.aread()
-                except (httpx.TransportError, httpx.DecodingError) as exc:
-                    outcome = self._judge_exception(call, exc, attempt)
-                else:
-                    outcome = self._judge_response(call, response, attempt)
+                        response = await client.send(self._build(client, call), stream=True)
+                    except (httpx.TransportError, httpx.DecodingError) as exc:
+                        outcome = self._judge_exception(call, exc, attempt)
+                    else:
+                        if response.is_success:
+                            try:
+                                yield response
+                            finally:
+                                await response.aclose()
+                            return
+                        try:
+                            await response.aread()
+                        except (httpx.TransportError, httpx.DecodingError) as exc:
+                            outcome = self._judge_exception(call, exc, attempt)
+                        else:
+                            outcome = self._judge_response(call, response, attempt)
+                        finally:
+                            await response.aclose()
                 finally:
-                    await response.aclose()
+                    gate.release()
             delay = self._next_delay(call, outcome, attempt, start)
             if delay is None:
                 self._finish(outcome)
@@ -464,29 +481,60 @@ def _short_reason(error: JobsApiError | None) -> str:
     return type(cause).__name__ if cause is not None else type(error).__name__
 
 
-# One AsyncClient per (event loop, base URL, transport): a triggerer runs every trigger in one
-# loop, so all of them share one connection pool per service.
-_ASYNC_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int], httpx.AsyncClient]]
+# AsyncClients per (event loop, base URL, transport, lane): a triggerer runs every trigger in one
+# loop, so all of them share the pools of a service. Requests the server holds open (long polls
+# of up to 60 s, log streams) get their own lane: sharing one pool, they held every connection
+# and a trigger's abort, deadline or on_kill, queued behind them until its deadline passed.
+_ASYNC_CLIENTS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, int, bool], httpx.AsyncClient]
+]
 _ASYNC_CLIENTS = weakref.WeakKeyDictionary()
 ASYNC_POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+"""Pool of short calls (get, abort, cancel, start) per service and event loop."""
+ASYNC_HELD_OPEN_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=64)
+"""Pool of long polls and log streams per service and event loop: one connection per waiting
+trigger, up to 512 (an idle socket each; beyond that, waits queue for a connection)."""
 
 
 def _shared_async_client(
-    base_url: str, transport: httpx.AsyncBaseTransport | None
+    base_url: str, transport: httpx.AsyncBaseTransport | None, *, held_open: bool = False
 ) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     per_loop = _ASYNC_CLIENTS.setdefault(loop, {})
-    key = (base_url, id(transport) if transport is not None else 0)
+    key = (base_url, id(transport) if transport is not None else 0, held_open)
     client = per_loop.get(key)
     if client is None or client.is_closed:
         client = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
             follow_redirects=False,
-            limits=ASYNC_POOL_LIMITS,
+            limits=ASYNC_HELD_OPEN_LIMITS if held_open else ASYNC_POOL_LIMITS,
         )
         per_loop[key] = client
     return client
+
+
+# Requests wait for a connection here, in FIFO order and at most their pool timeout, rather than
+# inside httpcore's pool: the pool re-scans every queued request against every connection whenever
+# one frees up, so a thousand queued requests made the triggerer's loop CPU-bound until pool
+# timeouts failed them all.
+_ASYNC_GATES: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+async def _acquire(gate: asyncio.Semaphore, timeout: float | None) -> None:
+    """Wait for a free connection, at most the pool timeout (as httpx's own wait for a connection)."""
+    try:
+        await asyncio.wait_for(gate.acquire(), timeout)
+    except asyncio.TimeoutError:
+        raise httpx.PoolTimeout("no free connection in the shared pool in time") from None
+
+
+def _gate(client: httpx.AsyncClient, held_open: bool) -> asyncio.Semaphore:
+    gate = _ASYNC_GATES.get(client)
+    if gate is None:
+        limits = ASYNC_HELD_OPEN_LIMITS if held_open else ASYNC_POOL_LIMITS
+        gate = _ASYNC_GATES[client] = asyncio.Semaphore(limits.max_connections or 64)
+    return gate
 
 
 async def aclose_shared_clients() -> None:
