@@ -1,0 +1,83 @@
+"""Reduced load (200 of each; ``load.py`` runs 1,000 aborts and 500 triggers): nothing lost, pools bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from _load import abort_behind_long_polls, abort_storm, trigger_fleet
+from _rel import FOREVER
+
+from airflow_provider_jobs import _http
+from airflow_provider_jobs._adapters import APIFY_RUN
+from airflow_provider_jobs.emulator import Timeline
+from airflow_provider_jobs.hooks.apify import ApifyHook
+from airflow_provider_jobs.lifecycle import aabort_quietly
+
+
+def test_200_concurrent_aborts_under_429s_are_all_delivered_through_a_bounded_pool(
+        jobs_emulator: Any, record_property: Any) -> None:
+    figures = abort_storm(jobs_emulator, 200, 100, batches=2)
+    record_property("figures", json.dumps(figures))
+    limit = _http.ASYNC_POOL_LIMITS.max_connections
+    for batch in figures["batch"]:
+        assert batch["errors"] == 0, batch["first_error"]
+        assert batch["delivered"] == 200
+        assert batch["answered_429"] == 100 and batch["requests"] == 300
+        assert 0 < batch["peak_pool_connections"] <= limit
+        # Waiting happens in the core's gate, not inside httpcore's pool (whose queue costs
+        # O(queued x connections) per change: 1,000 queued aborts starved the loop and all failed).
+        assert batch["peak_queued_in_pool"] == 0, batch
+        assert batch["peak_in_flight"] == limit  # requests held 50 ms by the server: the pool is the bound
+        assert batch["live_clients_after"] == 0 and batch["live_hooks_after"] == 0  # nothing kept after the storm
+        assert batch["rss_growth_mb"] < 50, figures
+
+
+def test_200_deferred_waits_in_one_loop_finish_as_their_jobs_end(jobs_emulator: Any, record_property: Any) -> None:
+    figures = trigger_fleet(jobs_emulator, 200, longest=3.0)
+    record_property("figures", json.dumps(figures))
+    assert figures["outcomes"] == {"terminal:SUCCEEDED": 200}
+    # Every wait holds its long poll open at the same time (before the fix they shared the 64
+    # connections of the short calls and queued, noticing the end of their run seconds late).
+    assert figures["peak_in_flight"] > _http.ASYNC_POOL_LIMITS.max_connections, figures
+    assert figures["latency_p95"] < 1.5 and figures["latency_max"] < 2.5, figures
+
+
+def test_an_abort_does_not_queue_behind_the_long_polls_of_other_triggers(
+        jobs_emulator: Any, record_property: Any) -> None:
+    # More deferred waits than the short-call pool holds, each long poll held open by the server.
+    n = _http.ASYNC_POOL_LIMITS.max_connections + 16
+    figures = abort_behind_long_polls(jobs_emulator, n)
+    record_property("figures", json.dumps(figures))
+    assert figures["abort_seconds"] is not None and figures["abort_seconds"] < 2.0, figures
+    assert figures["victim_status"] == "ABORTED" and figures["abort_requests"] == 1
+
+
+def test_an_abort_waits_for_a_free_connection_no_longer_than_its_deadline(
+        jobs_emulator: Any, caplog: Any, record_property: Any) -> None:
+    """Every short-call connection is held by a slow answer: the abort gives up at its deadline
+    (``PoolTimeout``, logged), it does not queue until a slot frees up."""
+    jobs_emulator.seed_actor("load~held", run=Timeline(ready_secs=0, running_secs=FOREVER))
+    limit = _http.ASYNC_POOL_LIMITS.max_connections
+    held = [jobs_emulator.create_run("load~held", status="RUNNING") for _ in range(limit)]
+    victim = jobs_emulator.create_run("load~held", status="RUNNING")
+    jobs_emulator.add_fault(route="GET /v2/actor-runs/{runId}", kind="delay", delay=3.0, times=None)
+
+    async def scenario() -> tuple[float, Any]:
+        hogs = [asyncio.ensure_future(ApifyHook().aget_run(r)) for r in held]
+        while len(jobs_emulator.requests("GET", "/v2/actor-runs/{runId}")) < limit:
+            await asyncio.sleep(0.02)
+        started = time.monotonic()
+        job = await aabort_quietly(APIFY_RUN, "apify_default", victim, deadline=2.0)
+        took = time.monotonic() - started
+        await asyncio.gather(*hogs)
+        await _http.aclose_shared_clients()
+        return took, job
+
+    took, job = asyncio.run(scenario())
+    record_property("seconds", round(took, 3))
+    assert job is None and took < 2.5, f"the abort took {took:.2f} s (deadline 2 s)"
+    assert "PoolTimeout" in caplog.text and f"Could not abort Apify run {victim}" in caplog.text
+    assert not [e for e in jobs_emulator.requests(route="POST /v2/actor-runs/{runId}/abort")]
