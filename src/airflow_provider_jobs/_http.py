@@ -20,7 +20,6 @@ import platform
 import random
 import re
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -29,6 +28,16 @@ from typing import Any
 import httpx
 
 from airflow_provider_jobs._connection import ConnectionSettings
+from airflow_provider_jobs._pools import (  # noqa: F401 - re-exported for callers of the core
+    _ASYNC_CLIENTS,
+    ASYNC_HELD_OPEN_LIMITS,
+    ASYNC_POOL_LIMITS,
+    aclose_shared_clients,
+    acquire,
+    gate_of,
+    shared_async_client,
+    ssl_context,
+)
 from airflow_provider_jobs._retry import (
     Idempotency,
     RetryPolicy,
@@ -173,13 +182,14 @@ class HttpCore:
     def _sync_client(self) -> httpx.Client:
         if self._client is None:
             self._client = httpx.Client(
-                base_url=self.settings.base_url, transport=self._transport, follow_redirects=False
+                base_url=self.settings.base_url, transport=self._transport, follow_redirects=False,
+                verify=ssl_context(),
             )
         return self._client
 
     def _async_client(self, *, held_open: bool = False) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
-        client = _shared_async_client(self.settings.base_url, self._async_transport, held_open=held_open)
-        return client, _gate(client, held_open)
+        client = shared_async_client(self.settings.base_url, self._async_transport, held_open=held_open)
+        return client, gate_of(client, held_open)
 
     def _build(self, client: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
         kwargs: dict[str, Any] = {}
@@ -225,7 +235,7 @@ class HttpCore:
         while True:
             attempt += 1
             try:
-                await _acquire(gate, self._timeout(call).pool)
+                await acquire(gate, self._timeout(call).pool)
                 try:
                     response = await client.send(self._build(client, call))
                 finally:
@@ -279,7 +289,7 @@ class HttpCore:
         while True:
             attempt += 1
             try:
-                await _acquire(gate, self._timeout(call).pool)
+                await acquire(gate, self._timeout(call).pool)
             except httpx.PoolTimeout as exc:
                 outcome = self._judge_exception(call, exc, attempt)
             else:
@@ -479,66 +489,3 @@ def _short_reason(error: JobsApiError | None) -> str:
         return f"HTTP {error.status}" + (f" {error.error_type}" if error.error_type else "")
     cause = error.__cause__
     return type(cause).__name__ if cause is not None else type(error).__name__
-
-
-# AsyncClients per (event loop, base URL, transport, lane): a triggerer runs every trigger in one
-# loop, so all of them share the pools of a service. Requests the server holds open (long polls
-# of up to 60 s, log streams) get their own lane: sharing one pool, they held every connection
-# and a trigger's abort, deadline or on_kill, queued behind them until its deadline passed.
-_ASYNC_CLIENTS: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, int, bool], httpx.AsyncClient]
-]
-_ASYNC_CLIENTS = weakref.WeakKeyDictionary()
-ASYNC_POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-"""Pool of short calls (get, abort, cancel, start) per service and event loop."""
-ASYNC_HELD_OPEN_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=64)
-"""Pool of long polls and log streams per service and event loop: one connection per waiting
-trigger, up to 512 (an idle socket each; beyond that, waits queue for a connection)."""
-
-
-def _shared_async_client(
-    base_url: str, transport: httpx.AsyncBaseTransport | None, *, held_open: bool = False
-) -> httpx.AsyncClient:
-    loop = asyncio.get_running_loop()
-    per_loop = _ASYNC_CLIENTS.setdefault(loop, {})
-    key = (base_url, id(transport) if transport is not None else 0, held_open)
-    client = per_loop.get(key)
-    if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            base_url=base_url,
-            transport=transport,
-            follow_redirects=False,
-            limits=ASYNC_HELD_OPEN_LIMITS if held_open else ASYNC_POOL_LIMITS,
-        )
-        per_loop[key] = client
-    return client
-
-
-# Requests wait for a connection here, in FIFO order and at most their pool timeout, rather than
-# inside httpcore's pool: the pool re-scans every queued request against every connection whenever
-# one frees up, so a thousand queued requests made the triggerer's loop CPU-bound until pool
-# timeouts failed them all.
-_ASYNC_GATES: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = weakref.WeakKeyDictionary()
-
-
-async def _acquire(gate: asyncio.Semaphore, timeout: float | None) -> None:
-    """Wait for a free connection, at most the pool timeout (as httpx's own wait for a connection)."""
-    try:
-        await asyncio.wait_for(gate.acquire(), timeout)
-    except asyncio.TimeoutError:
-        raise httpx.PoolTimeout("no free connection in the shared pool in time") from None
-
-
-def _gate(client: httpx.AsyncClient, held_open: bool) -> asyncio.Semaphore:
-    gate = _ASYNC_GATES.get(client)
-    if gate is None:
-        limits = ASYNC_HELD_OPEN_LIMITS if held_open else ASYNC_POOL_LIMITS
-        gate = _ASYNC_GATES[client] = asyncio.Semaphore(limits.max_connections or 64)
-    return gate
-
-
-async def aclose_shared_clients() -> None:
-    """Close the async clients of the running event loop (call before the loop ends)."""
-    loop = asyncio.get_running_loop()
-    for client in _ASYNC_CLIENTS.pop(loop, {}).values():
-        await client.aclose()

@@ -292,13 +292,40 @@ def test_async_twin_retries_the_same_way(recorder: Recorder, fake_clock: FakeClo
 
 
 def test_async_clients_are_shared_per_loop_and_base_url(recorder: Recorder, fake_clock: FakeClock) -> None:
-    from airflow_provider_jobs._http import _shared_async_client, aclose_shared_clients
+    from airflow_provider_jobs._http import aclose_shared_clients, shared_async_client
 
     async def scenario() -> tuple[bool, bool]:
-        a = _shared_async_client("http://127.0.0.1:1", None)
-        b = _shared_async_client("http://127.0.0.1:1", None)
-        c = _shared_async_client("http://127.0.0.1:2", None)
+        a = shared_async_client("http://127.0.0.1:1", None)
+        b = shared_async_client("http://127.0.0.1:1", None)
+        c = shared_async_client("http://127.0.0.1:2", None)
         await aclose_shared_clients()
         return a is b, a is c
 
     assert asyncio.run(scenario()) == (True, False)
+
+
+def test_one_tls_context_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients reuse the process's TLS context: building one (CA bundle) costs ~25 ms per abort."""
+    import ssl
+
+    from airflow_provider_jobs._pools import ssl_context
+
+    assert ssl_context() is ssl_context()
+
+    def no_new_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        raise AssertionError("a client built a TLS context of its own")
+
+    monkeypatch.setattr(ssl, "create_default_context", no_new_context)
+    settings = build_settings("c", SERVICE, host="https://api.example.com", port=None, password="t", extra={})
+    core = HttpCore(settings)
+    core._sync_client()
+    core.close()
+
+    async def make_async() -> None:
+        core._async_client()
+        core._async_client(held_open=True)
+        await aclose_shared_clients()
+
+    from airflow_provider_jobs._http import aclose_shared_clients
+
+    asyncio.run(make_async())
