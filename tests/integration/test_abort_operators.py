@@ -6,6 +6,7 @@ from typing import Any
 from unittest.mock import MagicMock
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_jobs.emulator import Emulator, TemplateTimeline, Timeline
 from airflow_provider_jobs.exceptions import InvalidIdError, NotFoundError
@@ -57,8 +58,9 @@ def test_abort_of_a_finished_run_succeeds_unchanged(emu: Emulator) -> None:
 def test_abort_of_an_unknown_run_fails_clearly(emu: Emulator) -> None:
     with pytest.raises(NotFoundError, match="Abort of Apify run NoSuchRun"):
         ApifyAbortRunOperator(task_id="a", run_id="NoSuchRun").execute(context())
-    with pytest.raises(InvalidIdError):
+    with pytest.raises(AirflowFailException, match="not retried") as err:
         ApifyAbortRunOperator(task_id="a", run_id="../x").execute(context())
+    assert isinstance(err.value.__cause__, InvalidIdError)
     assert not emu.requests(path_regex=r"\.\./x")
 
 

@@ -16,16 +16,18 @@ A job that reaches a bad terminal status is reported (:class:`JobFailedError`), 
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, TaskDeferralTimeout, TaskDeferred
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferralTimeout, TaskDeferred
 
 from airflow_provider_jobs._validation import validate_reason
 from airflow_provider_jobs._wait import WaitInterrupted, wait_until_terminal
-from airflow_provider_jobs.exceptions import JobFailedError, JobWaitTimeout, NotFoundError
+from airflow_provider_jobs.exceptions import InvalidIdError, JobFailedError, JobWaitTimeout, NotFoundError
 from airflow_provider_jobs.lifecycle import (
     CALLBACK_ABORT_DEADLINE,
     EVENT_TERMINAL,
@@ -60,6 +62,23 @@ def seconds(value: timedelta | float | int | None) -> float | None:
     if value is None:
         return None
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail_fast_on_bad_input(execute: F) -> F:
+    """Turn an argument refused before any request into ``AirflowFailException``: a retry with the
+    same (rendered) input would fail the same way, so the task fails without retries."""
+
+    @functools.wraps(execute)
+    def wrapper(self: Any, context: Context) -> Any:
+        try:
+            return execute(self, context)
+        except InvalidIdError as exc:
+            raise AirflowFailException(f"{exc} The task is not retried: the same input would fail again.") from exc
+
+    return cast(F, wrapper)
 
 
 def default_cancel_reason(context: Context) -> str:
@@ -229,6 +248,7 @@ class JobOperator(JobLifecycleMixin, BaseOperator):
     def _abort_enabled(self) -> bool:
         return bool(self.abort_on_kill)
 
+    @fail_fast_on_bad_input
     def execute(self, context: Context) -> Any:
         """Start (or adopt) the job, push its id, then wait or defer."""
         self._abort_options = self.abort_options(context)
@@ -390,6 +410,7 @@ class JobAbortOperator(JobLifecycleMixin, BaseOperator):
         """How to abort (graceful abort, cancel reason)."""
         return AbortOptions()
 
+    @fail_fast_on_bad_input
     def execute(self, context: Context) -> dict[str, Any]:
         """Send the abort/cancel, optionally wait for the end, return the job's summary."""
         adapter = self.adapter

@@ -24,7 +24,7 @@ from airflow.sdk.exceptions import (
 
 from airflow_provider_jobs.exceptions import NotFoundError
 from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions, Outcome, decide
-from airflow_provider_jobs.operators._base import JobLifecycleMixin
+from airflow_provider_jobs.operators._base import JobLifecycleMixin, fail_fast_on_bad_input
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -77,6 +77,7 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
             raise AirflowFailException(str(exc)) from exc
         return self._judge(job)
 
+    @fail_fast_on_bad_input
     def execute(self, context: Context) -> Any:
         """Poke (or defer); abort the job if the sensor times out."""
         job_id = self._prepare(context)

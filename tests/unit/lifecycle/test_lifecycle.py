@@ -398,3 +398,18 @@ def test_kill_while_the_start_is_in_flight_aborts_the_new_job(job_kind: JobKind,
     with pytest.raises(AirflowException, match="killed while starting"):
         op.execute(fake_context())
     assert len(aborts(api, job_kind)) == 1
+
+
+def test_bad_rendered_input_fails_without_retry(job_kind: JobKind, api: Recorder) -> None:
+    bad = {"apify_run": {"actor_id": "a/b/c"}, "apify_build": {"actor_id": ""},
+           "template_build": {"build_request": ["not", "a", "dict"]}}[job_kind.name]
+    op = job_kind.operator(poll_interval=0)
+    for key, value in bad.items():
+        setattr(op, key, value)
+    with pytest.raises(AirflowFailException, match="not retried"):
+        op.execute(fake_context())
+    sensor = job_kind.sensor()
+    setattr(sensor, sensor.job_id_attr, "../etc")
+    with pytest.raises(AirflowFailException, match="not retried"):
+        sensor.execute(fake_context())
+    assert not api.requests
