@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import platform
 import random
 import re
 import time
@@ -34,9 +33,11 @@ from airflow_provider_jobs._pools import (  # noqa: F401 - re-exported for calle
     ASYNC_POOL_LIMITS,
     aclose_shared_clients,
     acquire,
+    client_headers,
     gate_of,
     shared_async_client,
     ssl_context,
+    user_agent,
 )
 from airflow_provider_jobs._retry import (
     Idempotency,
@@ -46,7 +47,6 @@ from airflow_provider_jobs._retry import (
     should_retry_exception,
     should_retry_status,
 )
-from airflow_provider_jobs._version import __version__
 from airflow_provider_jobs.exceptions import (
     JobsApiError,
     StartOutcomeUnknownError,
@@ -69,20 +69,6 @@ _HINTS = {
     404: "Check the {what}.",
     429: "The service is rate limiting; try again later.",
 }
-
-
-def user_agent() -> str:
-    """Return the User-Agent sent with every request."""
-    try:
-        from importlib.metadata import version
-
-        airflow_version = version("apache-airflow-core")
-    except Exception:  # pragma: no cover - metadata missing in odd installs
-        airflow_version = "unknown"
-    return (
-        f"airflow-provider-jobs/{__version__} (apache-airflow/{airflow_version}; "
-        f"python/{platform.python_version()}; httpx/{httpx.__version__})"
-    )
 
 
 @dataclass(frozen=True)
@@ -160,11 +146,8 @@ class HttpCore:
         self._clock = clock
         self._rng = rng
         self._client: httpx.Client | None = None
-        self._headers = {
-            "Authorization": f"Bearer {settings.token.value}",
-            "User-Agent": user_agent(),
-            "Accept": "application/json",
-        }
+        self._auth = {"Authorization": f"Bearer {settings.token.value}"}
+        self._default_timeout = self._timeout(Call("GET", "/", ""))
 
     def __repr__(self) -> str:
         return f"HttpCore(conn_id={self.settings.conn_id!r}, base_url={self.settings.base_url!r})"
@@ -183,7 +166,7 @@ class HttpCore:
         if self._client is None:
             self._client = httpx.Client(
                 base_url=self.settings.base_url, transport=self._transport, follow_redirects=False,
-                verify=ssl_context(),
+                verify=ssl_context(), headers={**client_headers(), **self._auth}, timeout=self._default_timeout,
             )
         return self._client
 
@@ -195,13 +178,12 @@ class HttpCore:
         kwargs: dict[str, Any] = {}
         if call.json is not NO_BODY:
             kwargs["json"] = call.json
+        if client is not self._client:  # shared async clients serve every token of a base URL
+            kwargs["headers"] = self._auth
+        if call.read_timeout or call.long_poll or client is not self._client:
+            kwargs["timeout"] = self._timeout(call)
         return client.build_request(
-            call.method,
-            call.path,
-            params=dict(call.params) if call.params else None,
-            headers=self._headers,
-            timeout=self._timeout(call),
-            **kwargs,
+            call.method, call.path, params=dict(call.params) if call.params else None, **kwargs
         )
 
     def close(self) -> None:

@@ -10,10 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import platform
 import ssl
 import weakref
 
 import httpx
+
+from airflow_provider_jobs._version import __version__
+
+
+@functools.lru_cache(maxsize=1)
+def user_agent() -> str:
+    """Return the User-Agent sent with every request (computed once per process)."""
+    try:
+        from importlib.metadata import version
+
+        airflow_version = version("apache-airflow-core")
+    except Exception:  # pragma: no cover - metadata missing in odd installs
+        airflow_version = "unknown"
+    return (
+        f"airflow-provider-jobs/{__version__} (apache-airflow/{airflow_version}; "
+        f"python/{platform.python_version()}; httpx/{httpx.__version__})"
+    )
+
+
+def client_headers() -> dict[str, str]:
+    """Headers of every request besides ``Authorization``."""
+    return {"Accept": "application/json", "User-Agent": user_agent()}
 
 
 @functools.lru_cache(maxsize=1)
@@ -52,6 +75,7 @@ def shared_async_client(
             transport=transport,
             follow_redirects=False,
             verify=ssl_context(),
+            headers=client_headers(),
             limits=ASYNC_HELD_OPEN_LIMITS if held_open else ASYNC_POOL_LIMITS,
         )
         per_loop[key] = client
