@@ -180,8 +180,10 @@ class HttpCore:
             kwargs["json"] = call.json
         if client is not self._client:  # shared async clients serve every token of a base URL
             kwargs["headers"] = self._auth
-        if call.read_timeout or call.long_poll or client is not self._client:
+        if call.read_timeout or call.long_poll:
             kwargs["timeout"] = self._timeout(call)
+        elif client is not self._client:  # shared async clients have httpx's default timeout
+            kwargs["timeout"] = self._default_timeout
         return client.build_request(
             call.method, call.path, params=dict(call.params) if call.params else None, **kwargs
         )

@@ -91,6 +91,9 @@ _ASYNC_GATES: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = 
 
 async def acquire(gate: asyncio.Semaphore, timeout: float | None) -> None:
     """Wait for a free connection, at most the pool timeout (as httpx's own wait for a connection)."""
+    if not gate.locked():  # a free slot: take it without the cost of a timed wait (a task per call)
+        await gate.acquire()
+        return
     try:
         await asyncio.wait_for(gate.acquire(), timeout)
     except asyncio.TimeoutError:

@@ -31,7 +31,8 @@ def test_200_concurrent_aborts_under_429s_are_all_delivered_through_a_bounded_po
         # O(queued x connections) per change: 1,000 queued aborts starved the loop and all failed).
         assert batch["peak_queued_in_pool"] == 0, batch
         assert batch["peak_in_flight"] == limit  # requests held 50 ms by the server: the pool is the bound
-        assert batch["live_clients_after"] == 0 and batch["live_hooks_after"] == 0  # nothing kept after the storm
+        # nothing kept after the storm (negative: objects of earlier tests in this worker were collected)
+        assert batch["live_clients_after"] <= 0 and batch["live_hooks_after"] <= 0
         assert batch["rss_growth_mb"] < 50, figures
 
 
