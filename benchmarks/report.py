@@ -424,89 +424,59 @@ ruff and mypy pass.
 
 
 def proposals(r: dict[str, Any]) -> str:
-    """Changes needed in files owned by someone else, with their measured effects."""
+    """What earlier runs found, what was changed, and what remains open (with this run's figures)."""
     abort, calls, scale = r.get("abort"), r.get("calls"), r.get("scale")
-    items = []
+    done, open_items = [], []
     if abort and abort.get("breakdown_s"):
         b = abort["breakdown_s"]
-        items.append(
-            "**`_http.py`: share one TLS context per process.** `HttpCore._sync_client()` (and "
-            "`_shared_async_client`) create `httpx.Client(...)` without `verify=`, so httpx calls "
-            "`ssl.create_default_context()` and loads the CA bundle for every client - "
-            f"{ms(b.get('httpx.Client() construction alone'), 1)} each, even for `http://`. `abort_quietly` builds a "
-            "fresh client for every abort by design, so this is most of every sync abort. Change: a module-level "
-            "`functools.cache`d `_ssl_context()` returning `httpx.create_ssl_context()` (honouring "
-            "`SSL_CERT_FILE`/`trust_env` as httpx does), passed as `verify=_ssl_context()` to every `Client` and "
-            f"`AsyncClient` the core creates. Measured (TLS context cached in-process): `abort_quietly` "
-            f"{ms(b.get('abort_quietly (fresh client, as on_kill)'), 1)} -> "
-            f"{ms(b.get('what-if: abort_quietly with one shared TLS context'), 1)}; every sync abort path's latency "
-            "drops by the same ~25 ms, and a task's first request too.")
+        done.append(
+            "**One TLS context per process** (`_pools.ssl_context()`, passed as `verify=` to every client). Before, "
+            "each `httpx.Client()` built an SSL context and loaded the CA bundle (~25 ms, even for `http://`), and "
+            "`abort_quietly` builds a fresh client per abort by design. This run: `abort_quietly` "
+            f"{ms(b.get('abort_quietly (fresh client, as on_kill)'), 1)}, a bare `httpx.Client()` "
+            f"{ms(b.get('httpx.Client() construction alone'), 1)}.")
     if scale:
-        rows = []
-        for label, figures in (("loopback", scale["aborts_loopback"]), ("+50 ms", scale["aborts_with_delay"])):
-            warm = figures.get("ours, pool warm (idle keep-alive connections)", {})
-            what_if = next((v for k, v in figures.items() if k.startswith("what-if")), None)
-            fresh = figures["ours: aabort_run (gather)"]
-            if warm and what_if:
-                rows.append(f"{label}: fresh {sec(fresh['seconds'], 2)}, warm {sec(warm['seconds'], 2)}, warm with "
-                            f"keep-alive {what_if_keepalive(figures)} {sec(what_if['seconds'], 2)}")
-        if rows:
-            items.append(
-                "**`_http.py`: fewer idle keep-alive connections in the short-call pool** "
-                "(`ASYNC_POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=8)` instead of 32). "
-                "httpcore does work per idle connection on every pool event (a `poll()` per idle socket, a count of "
-                "idle connections per idle connection), and the FIFO gate in front of the pool lets connections go "
-                f"idle between requests, so a warm pool makes {scale['n']:,} concurrent aborts 2-3x slower and misses "
-                "the 3 s goal. Measured: " + "; ".join(rows) + ". (Keep-alive 0 would open a connection per "
-                "request: over TLS that costs a handshake, so a few rather than none.)")
+        done.append(
+            "**8 idle connections in the short-call pool** (was 32): httpcore does work per idle connection on every "
+            "pool event, so a warm pool made 1,000 concurrent aborts 2-3x slower (row 5a'').")
         w = scale["waits_ours"]
         cap = w.get("long_poll_cap")
         if cap and cap < 1000:
-            items.append(
-                "**`_http.py`: the long-poll lane's cap vs the triggerer's capacity.** The held-open pool allows "
-                f"{cap} connections; a triggerer runs up to `[triggerer] capacity` = 1,000 triggers by default. "
-                "Waits beyond the cap queue at the gate and get their first poll only when another long poll "
-                "returns (up to 60 s while jobs run), so their job's end or their deadline is seen late. Either size "
-                "the lane to the triggerer's capacity (one idle socket per waiting trigger; measured "
-                f"{w['rss_added_mb'] * 1024 / scale['n']:.0f} KB of RSS per wait in all) or, for waits that cannot "
-                "get a connection, fall back to short `waitForFinish=0` polls on the short-call lane every few "
-                "seconds.")
+            open_items.append(
+                f"**The long-poll lane holds {cap} connections; a triggerer runs up to `[triggerer] capacity` = 1,000 "
+                "triggers.** Waits beyond the cap queue at the gate and get their first poll when another long poll "
+                "returns (up to 60 s while jobs run). Kept at 512 because each is an open socket and a default "
+                "`ulimit -n` of 1,024 is common; a fallback to short polls for queued waits would remove the delay. "
+                f"Memory is not the limit: {w['rss_added_mb'] * 1024 / scale['n']:.0f} KB of RSS per wait.")
     if calls:
+        done.append(
+            "**Headers and the default timeout on the clients** instead of merged into every request, and the "
+            "User-Agent computed once per process (it read package metadata for every fresh client).")
         pieces = calls["mock"]["pieces"]
-        hdr = pieces.get("what-if: raw with 3 headers + Timeout per request (as HttpCore)", {}).get("wall_us", NAN)
-        raw = pieces.get("piece: raw send + JSON (same request, client headers)", {}).get("wall_us", NAN)
         now = pieces.get("what-if: json.loads + model_validate (as now)", {}).get("wall_us", NAN)
         vj = pieces.get("what-if: validate_json of the envelope from bytes", {}).get("wall_us", NAN)
-        items.append(
-            "**`_http.py` / `hooks/_base.py`: per-call overhead** (worth ~15-20 us per call, i.e. from ~1.3x to ~1.2x "
-            "raw httpx on MockTransport; irrelevant next to a network round trip). (a) Set `Authorization`, "
-            "`User-Agent` and `Accept` as the client's default headers when `HttpCore` creates its clients, and "
-            "pass `timeout=` only when it differs from the client default (long polls): per-request header "
-            f"merging + `Timeout` cost {hdr - raw:.0f} us ({hdr:.0f} vs {raw:.0f} us). (b) Parse successful bodies "
-            "with pydantic from the raw bytes (`Call`/`Operation` carrying a `TypeAdapter` of the envelope, "
-            "`model_validate_json(response.content)`), instead of `response.json()` then `model_validate`: "
-            f"{now:.1f} -> {vj:.1f} us for a run body.")
-        items.append(
+        done.append(
+            "**Success bodies validated by pydantic straight from the response bytes** (`model_validate_json` of "
+            "the envelope) instead of `response.json()` then `model_validate`; invalid JSON is still retried, a "
+            "wrong shape still fails at once.")
+        open_items.append(
             "**Per call vs apify-client (goal <= 1.0x): not reachable with httpx.** apify-client 3.x sends through "
             "impit (Rust); raw httpx itself takes "
             f"{max(v['apify-client'] / v['raw httpx'] for v in calls['emulator_ratios_wall'].values()):.2f}x "
-            "apify-client's time per call here, before any provider code. Meeting this goal would need a different "
-            "HTTP stack (a dependency decision, not a code fix; the design mandates one httpx core). For this "
-            "provider a call costs ~1 ms against ~50-300 ms of real network round trip and a waiting job makes one "
-            "call per minute, so we recommend relaxing this goal rather than changing the stack.")
+            "apify-client's time per call here, before any provider code. Meeting it would need another HTTP stack "
+            "(the design mandates one httpx core). A call costs ~1 ms against ~50-300 ms of real network round "
+            "trip, and a waiting job makes one call per minute.")
     cpu = ""
     if scale:
         w = scale["waits_ours"]
         cpu = (f" (with {scale['n']:,} waits: {w['emulator_cpu_share'] * 100:.0f}% of a core on average over the "
                "test, most of it spent re-checking jobs that have not ended)")
-    items.append(
-        "**`emulator/apify_routes.py` (`_wait_and_render`): wake long polls on the job's end instead of polling "
-        "every 20 ms.** Each held `waitForFinish` request takes the emulator lock 50 times a second" + cpu + ", and "
-        "the 20 ms tick is the floor of every detection figure here. A per-job `asyncio.Event` set by a "
-        "`loop.call_at` at the job's scheduled terminal time (and on abort/cancel) would make a held poll cost "
-        "nothing until it answers.")
-    return "## Changes needed in files owned by others (measured effects)\n\n" + "\n".join(
-        f"{n}. {text}" for n, text in enumerate(items, 1)) + "\n"
+    open_items.append(
+        "**Emulator: held long polls re-check the job every 20 ms**" + cpu + "; the 20 ms tick is the floor of "
+        "every detection figure here. Waking each poll at the job's scheduled end (and on abort) would cost nothing "
+        "while it waits. It affects the emulator only, not the provider.")
+    return ("## Changes made after earlier runs\n\n" + "\n".join(f"- {t}" for t in done)
+            + "\n\n## Open findings\n\n" + "\n".join(f"{n}. {t}" for n, t in enumerate(open_items, 1)) + "\n")
 
 
 def main() -> None:

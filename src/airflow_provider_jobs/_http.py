@@ -87,6 +87,9 @@ class Call:
     :param long_poll: seconds the server may hold this request open (Apify ``waitForFinish``);
         the read timeout is raised above it
     :param expect_json: parse the success body as JSON
+    :param decode: turn the success body's bytes into the result (e.g. a pydantic model); raise
+        ``ValueError`` for a malformed body (retried like invalid JSON) or a :class:`JobsApiError`
+        for a body of the wrong shape (final); default: ``json.loads``
     """
 
     method: str
@@ -100,6 +103,7 @@ class Call:
     read_timeout: float | None = None
     long_poll: float | None = None
     expect_json: bool = True
+    decode: Callable[[bytes], Any] | None = None
 
 
 @dataclass
@@ -340,7 +344,9 @@ class HttpCore:
             if not call.expect_json:
                 return _Outcome(payload=None)
             try:
-                return _Outcome(payload=response.json())
+                return _Outcome(payload=call.decode(response.content) if call.decode else response.json())
+            except JobsApiError as shape_error:  # valid JSON, wrong shape: retrying would not help
+                return _Outcome(error=shape_error)
             except ValueError:
                 detail = f"HTTP {status} with a body that is not valid JSON: {self._excerpt(response)}"
                 return self._unexpected(call, status, detail, attempt, response)

@@ -7,6 +7,7 @@ Each public hook method builds one and hands it to :meth:`JobsHook._run` (sync) 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,7 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 from airflow.sdk import BaseHook
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from airflow_provider_jobs._compat import amask_secret, connection_not_found_types, mask_secret
 from airflow_provider_jobs._connection import ConnectionSettings, ServiceInfo, Timeouts, build_settings
@@ -40,24 +41,46 @@ class Operation(Generic[T]):
     parse: Callable[[Any], T]
 
 
-def model_parser(model: type[M], call: Call, conn_id: str, envelope: str | None) -> Callable[[Any], M]:
-    """Return a parser that unwraps ``envelope`` (``"data"`` for Apify) and validates ``model``."""
+def model_operation(model: type[M], call: Call, conn_id: str, envelope: str | None) -> Operation[M]:
+    """An operation whose success body is validated as ``model`` (inside ``envelope``, ``"data"`` for
+    Apify) straight from the response bytes.
 
-    def parse(payload: Any) -> M:
-        body = payload
-        if envelope is not None:
-            if not isinstance(payload, dict) or envelope not in payload:
-                raise _shape_error(call, conn_id, f"no '{envelope}' object in the response")
-            body = payload[envelope]
+    Invalid JSON surfaces as ``ValueError``, which the core retries for idempotent calls like any
+    malformed body; valid JSON of the wrong shape raises :class:`UnexpectedResponseError` at once.
+    """
+    validator = _envelope(model, envelope) if envelope else model
+
+    def decode(raw: bytes) -> M:
         try:
-            return model.model_validate(body)
+            parsed = validator.model_validate_json(raw)
         except ValidationError as exc:
-            errors = exc.errors()
-            where = ".".join(str(p) for p in errors[0]["loc"]) if errors else "body"
-            msg = errors[0]["msg"] if errors else str(exc)
-            raise _shape_error(call, conn_id, f"{model.__name__} did not validate at '{where}': {msg}") from None
+            errors = exc.errors(include_url=False)
+            first = errors[0] if errors else {"type": "", "loc": (), "msg": str(exc)}
+            if first["type"] == "json_invalid":
+                raise ValueError("the body is not valid JSON") from None
+            loc = tuple(first["loc"])
+            if envelope and (not loc or (loc == (envelope,) and first["type"] == "missing")):
+                raise _shape_error(call, conn_id, f"no '{envelope}' object in the response") from None
+            if envelope and loc[:1] == (envelope,):
+                loc = loc[1:]
+            where = ".".join(str(p) for p in loc) or "body"
+            detail = f"{model.__name__} did not validate at '{where}': {first['msg']}"
+            raise _shape_error(call, conn_id, detail) from None
+        return getattr(parsed, envelope) if envelope else parsed  # type: ignore[return-value]
 
-    return parse
+    return Operation(replace(call, decode=decode), _identity)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@functools.lru_cache(maxsize=None)
+def _envelope(model: type[BaseModel], key: str) -> type[BaseModel]:
+    """``{key: model}``: the response envelope, validated in one pass from the bytes."""
+    return create_model(  # type: ignore[no-any-return, call-overload]
+        f"{model.__name__}Envelope", __config__=ConfigDict(extra="ignore", defer_build=True), **{key: (model, ...)}
+    )
 
 
 def _shape_error(call: Call, conn_id: str, detail: str) -> UnexpectedResponseError:

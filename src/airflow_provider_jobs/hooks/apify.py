@@ -18,7 +18,7 @@ from airflow_provider_jobs._validation import (
 )
 from airflow_provider_jobs._wait import WaitSpec, await_until_terminal, wait_until_terminal
 from airflow_provider_jobs.exceptions import AuthError, InvalidIdError
-from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_parser
+from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
 from airflow_provider_jobs.models.apify import (
     APIFY_STATUSES,
     DEFAULT_CONSOLE_URL,
@@ -85,7 +85,7 @@ def long_poll_seconds(budget: float | None) -> int:
 
 
 def _op(model: type[Any], conn_id: str, call: Call) -> Operation[Any]:
-    return Operation(call, model_parser(model, call, conn_id, "data"))
+    return model_operation(model, call, conn_id, "data")
 
 
 class ApifyHook(JobsHook):

@@ -20,7 +20,7 @@ from airflow_provider_jobs._sse import SSEEvent, aiter_sse, iter_sse
 from airflow_provider_jobs._validation import show_value, validate_job_id, validate_reason, validate_wait_seconds
 from airflow_provider_jobs._wait import WaitSpec, await_until_terminal, wait_until_terminal
 from airflow_provider_jobs.exceptions import InvalidIdError, JobsApiError
-from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_parser
+from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
 from airflow_provider_jobs.models.template_builds import (
     TEMPLATE_BUILD_STATUSES,
     TemplateBuild,
@@ -120,7 +120,7 @@ class TemplateBuildHook(JobsHook):
 
     # --------------------------------------------------------- request building
     def _snapshot_op(self, call: Call) -> Operation[TemplateBuildSnapshot]:
-        return Operation(call, model_parser(TemplateBuildSnapshot, call, self.conn_id, None))
+        return model_operation(TemplateBuildSnapshot, call, self.conn_id, None)
 
     def _get_op(self, build_id: str, offset: Any = None) -> Operation[TemplateBuildSnapshot]:
         build_id = validate_job_id(build_id, BUILD_ID)
@@ -146,7 +146,7 @@ class TemplateBuildHook(JobsHook):
             raise InvalidIdError("Invalid template build request: 'tags' must not be empty (omit it for ['default']).")
         call = Call("POST", BUILDS_PATH, "Start of a template build", "template", json=body,
                     idempotency=Idempotency.CREATE)
-        return Operation(call, model_parser(TemplateBuild, call, self.conn_id, None))
+        return model_operation(TemplateBuild, call, self.conn_id, None)
 
     def _templates_op(self, limit: int) -> Operation[list[TemplateInfo]]:
         call = Call("GET", TEMPLATES_PATH, "Listing templates", "API key", params={"limit": str(limit)})
