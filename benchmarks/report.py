@@ -457,8 +457,9 @@ def proposals(r: dict[str, Any]) -> str:
         vj = pieces.get("what-if: validate_json of the envelope from bytes", {}).get("wall_us", NAN)
         done.append(
             "**Success bodies validated by pydantic straight from the response bytes** (`model_validate_json` of "
-            "the envelope) instead of `response.json()` then `model_validate`; invalid JSON is still retried, a "
-            "wrong shape still fails at once.")
+            f"the envelope) instead of `response.json()` then `model_validate` (this run, the two pieces alone: "
+            f"{now:.1f} -> {vj:.1f} us for a run body); invalid JSON is still retried, a wrong shape still fails "
+            "at once.")
         open_items.append(
             "**Per call vs apify-client (goal <= 1.0x): not reachable with httpx.** apify-client 3.x sends through "
             "impit (Rust); raw httpx itself takes "
