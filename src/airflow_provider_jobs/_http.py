@@ -15,6 +15,7 @@ followed, so the header cannot travel to another host.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import re
@@ -61,6 +62,10 @@ NO_BODY: Any = object()
 """Sentinel: the call sends no body (``None`` would send JSON ``null``)."""
 
 _EXCERPT = 160
+OVERFLOW_WAIT = 5.0
+"""Seconds a long poll waits for a held-open connection before it is sent as a plain read on the
+short-call lane: with more waits than the lane has connections, the ones beyond it poll every
+few seconds instead of queueing until another long poll returns (up to 60 s)."""
 LONG_POLL_MARGIN = 20.0
 """Read timeout above a long poll, so the server answers before the client gives up."""
 _HINTS = {
@@ -86,6 +91,9 @@ class Call:
     :param read_timeout: read timeout for this call, replacing the connection's
     :param long_poll: seconds the server may hold this request open (Apify ``waitForFinish``);
         the read timeout is raised above it
+    :param long_poll_param: the query parameter asking for the long poll; when set, an async
+        call that finds every held-open connection busy for :data:`OVERFLOW_WAIT` seconds goes
+        out without it on the short-call lane (a plain read) instead of queueing longer
     :param expect_json: parse the success body as JSON
     :param decode: turn the success body's bytes into the result (e.g. a pydantic model); raise
         ``ValueError`` for a malformed body (retried like invalid JSON) or a :class:`JobsApiError`
@@ -102,6 +110,7 @@ class Call:
     job_id: str | None = None
     read_timeout: float | None = None
     long_poll: float | None = None
+    long_poll_param: str | None = None
     expect_json: bool = True
     decode: Callable[[bytes], Any] | None = None
 
@@ -218,14 +227,13 @@ class HttpCore:
 
     async def arequest(self, call: Call) -> Any:
         """Async twin of :meth:`request`."""
-        client, gate = self._async_client(held_open=bool(call.long_poll))
         start, attempt = self._clock(), 0
         while True:
             attempt += 1
             try:
-                await acquire(gate, self._timeout(call).pool)
+                client, gate, sent = await self._take_slot(call)
                 try:
-                    response = await client.send(self._build(client, call))
+                    response = await client.send(self._build(client, sent))
                 finally:
                     gate.release()
             except (httpx.TransportError, httpx.DecodingError) as exc:
@@ -236,6 +244,28 @@ class HttpCore:
             if delay is None:
                 return self._finish(outcome)
             await self._asleep(delay)
+
+    async def _take_slot(self, call: Call) -> tuple[httpx.AsyncClient, asyncio.Semaphore, Call]:
+        """Take a connection slot for ``call``; return the client, its gate and what to send.
+
+        A long poll that may be sent without its long-poll parameter and finds the held-open lane
+        full for :data:`OVERFLOW_WAIT` seconds is sent as a plain read on the short-call lane.
+        """
+        client, gate = self._async_client(held_open=bool(call.long_poll))
+        if not (call.long_poll and call.long_poll_param and gate.locked()):
+            await acquire(gate, self._timeout(call).pool)
+            return client, gate, call
+        try:
+            await asyncio.wait_for(gate.acquire(), OVERFLOW_WAIT)
+            return client, gate, call
+        except asyncio.TimeoutError:
+            pass
+        params = {k: v for k, v in (call.params or {}).items() if k != call.long_poll_param}
+        short = dataclasses.replace(call, params=params or None, long_poll=None, long_poll_param=None)
+        client, gate = self._async_client()
+        await acquire(gate, self._timeout(short).pool)
+        log.debug("%s: every held-open connection is busy; sent as a plain read.", call.action)
+        return client, gate, short
 
     @contextmanager
     def stream(self, call: Call) -> Iterator[httpx.Response]:

@@ -59,7 +59,8 @@ connections are kept: httpcore checks every idle socket on each pool event, whic
 three times slower than a cold one under 1,000 concurrent aborts (benchmarks/RESULTS.md)."""
 ASYNC_HELD_OPEN_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=64)
 """Pool of long polls and log streams per service and event loop: one connection per waiting
-trigger, up to 512 (an idle socket each; beyond that, waits queue for a connection)."""
+trigger, up to 512 (an idle socket each). A long poll that finds them all busy for
+``_http.OVERFLOW_WAIT`` seconds is sent as a plain read on the short-call pool instead."""
 
 
 def shared_async_client(

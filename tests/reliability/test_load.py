@@ -82,3 +82,51 @@ def test_an_abort_waits_for_a_free_connection_no_longer_than_its_deadline(
     assert job is None and took < 2.5, f"the abort took {took:.2f} s (deadline 2 s)"
     assert "PoolTimeout" in caplog.text and f"Could not abort Apify run {victim}" in caplog.text
     assert not [e for e in jobs_emulator.requests(route="POST /v2/actor-runs/{runId}/abort")]
+
+
+def test_waits_beyond_the_long_poll_lane_poll_plainly_instead_of_queueing(
+        jobs_emulator: Any, monkeypatch: Any, record_property: Any) -> None:
+    """More deferred waits than held-open connections: the ones that find the lane full fall back
+    to plain reads every ``OVERFLOW_WAIT`` seconds and see their job end within seconds, rather
+    than queueing until another trigger's 60 s long poll returns."""
+    from airflow_provider_jobs import _pools
+    from airflow_provider_jobs.triggers.apify import ApifyRunTrigger
+
+    lane = 4
+    monkeypatch.setattr(_pools, "ASYNC_HELD_OPEN_LIMITS", _pools.httpx.Limits(max_connections=lane))
+    monkeypatch.setattr(_http, "OVERFLOW_WAIT", 0.3)
+    jobs_emulator.seed_actor("load~lane", run=Timeline(ready_secs=0, running_secs=FOREVER))
+    hogs = [jobs_emulator.create_run("load~lane", status="RUNNING") for _ in range(lane)]
+    late = [jobs_emulator.create_run("load~lane", status="RUNNING") for _ in range(3)]
+    jobs_emulator.clear_journal()
+
+    async def scenario() -> float:
+        def wait(run_id: str) -> Any:
+            return asyncio.ensure_future(ApifyRunTrigger(
+                job_id=run_id, conn_id="apify_default", end_time=time.time() + 120).run().__anext__())
+
+        hog_tasks = [wait(r) for r in hogs]
+        while len(jobs_emulator.requests("GET", "/v2/actor-runs/{runId}")) < lane:
+            await asyncio.sleep(0.02)  # every held-open connection now carries a 60 s long poll
+        late_tasks = [wait(r) for r in late]
+        await asyncio.sleep(0.5)
+        ended = time.monotonic()
+        for run_id in late:
+            jobs_emulator.abort_run(run_id)
+        events = await asyncio.wait_for(asyncio.gather(*late_tasks), 10)
+        took = time.monotonic() - ended
+        assert {e.payload["status"] for e in events} == {"ABORTED"}
+        for run_id in hogs:
+            jobs_emulator.abort_run(run_id)
+        await asyncio.gather(*hog_tasks)
+        await _http.aclose_shared_clients()
+        return took
+
+    took = asyncio.run(scenario())
+    record_property("seconds", round(took, 3))
+    assert took < 2.0, f"the waits beyond the lane noticed their jobs' end {took:.2f} s late"
+    plain = [e for e in jobs_emulator.requests("GET", "/v2/actor-runs/{runId}")
+             if e.path.rsplit("/", 1)[-1] in late and "waitForFinish" not in e.query]
+    assert plain, "the waits beyond the lane never fell back to plain reads"
+    # bounded: about one plain read per OVERFLOW_WAIT per wait, not a busy loop
+    assert len(plain) <= 3 * (1 + (0.5 + took) / 0.3) + 3, len(plain)

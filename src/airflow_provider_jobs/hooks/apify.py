@@ -42,6 +42,7 @@ USER_ME_PATH = "/v2/users/me"
 
 MAX_WAIT_FOR_FINISH = 60
 """The server clamps ``waitForFinish`` to 60 s."""
+LONG_POLL_PARAM = "waitForFinish"
 JOB_FINISHED = "job-finished"
 """Error type some deployments answer an abort of a finished job with (403)."""
 
@@ -127,7 +128,8 @@ class ApifyHook(JobsHook):
         wait = _wait(wait_for_finish)
         return _op(ApifyRun, self.conn_id, Call(
             "GET", RUN_PATH.format(run_id=_seg(run_id)), f"Get of Apify run {run_id}", RUN_ID,
-            params={"waitForFinish": str(int(wait))} if wait else None, job_id=run_id, long_poll=wait,
+            params={LONG_POLL_PARAM: str(int(wait))} if wait else None, job_id=run_id, long_poll=wait,
+            long_poll_param=LONG_POLL_PARAM,
         ))
 
     def _abort_run_op(self, run_id: str, gracefully: Any = False) -> Operation[ApifyRun]:
@@ -152,7 +154,7 @@ class ApifyHook(JobsHook):
             params["maxTotalChargeUsd"] = _positive_usd(charge)
         wait = _wait(opts.get("wait_for_finish"))
         if wait:
-            params["waitForFinish"] = str(int(wait))
+            params[LONG_POLL_PARAM] = str(int(wait))
         return _op(ApifyRun, self.conn_id, Call(
             "POST", ACTOR_RUNS_PATH.format(actor_id=_seg(actor)), f"Start of a run of Apify actor {actor}",
             ACTOR_ID, params=params or None, json=body, idempotency=Idempotency.CREATE, long_poll=wait,
@@ -182,7 +184,8 @@ class ApifyHook(JobsHook):
         wait = _wait(wait_for_finish)
         return _op(ApifyBuild, self.conn_id, Call(
             "GET", BUILD_PATH.format(build_id=_seg(build_id)), f"Get of Apify build {build_id}", BUILD_ID,
-            params={"waitForFinish": str(int(wait))} if wait else None, job_id=build_id, long_poll=wait,
+            params={LONG_POLL_PARAM: str(int(wait))} if wait else None, job_id=build_id, long_poll=wait,
+            long_poll_param=LONG_POLL_PARAM,
         ))
 
     def _abort_build_op(self, build_id: str) -> Operation[ApifyBuild]:
@@ -202,7 +205,7 @@ class ApifyHook(JobsHook):
                 params[param] = _flag(opts[key], key)
         wait = _wait(opts.get("wait_for_finish"))
         if wait:
-            params["waitForFinish"] = str(int(wait))
+            params[LONG_POLL_PARAM] = str(int(wait))
         return _op(ApifyBuild, self.conn_id, Call(
             "POST", ACTOR_BUILDS_PATH.format(actor_id=_seg(actor)), f"Start of a build of Apify actor {actor}",
             ACTOR_ID, params=params, idempotency=Idempotency.CREATE, long_poll=wait,
