@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 import re
+import threading
 import time
 
 import httpx
@@ -155,6 +156,42 @@ def test_wait_for_finish_returns_as_soon_as_the_run_ends(emu: Emulator, apify: h
     elapsed = time.monotonic() - started
     assert waited["status"] == "SUCCEEDED" and waited["statusMessage"] == "Actor finished successfully"
     assert 0.15 < elapsed < 2.0
+
+
+def test_a_held_long_poll_sleeps_until_the_scheduled_end_or_an_abort(
+    emu: Emulator, apify: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A held ``waitForFinish`` wakes at the job's scheduled end or when an abort (here from the
+    Python API, in another thread) changes it, not on a fixed tick: a thousand held polls
+    re-checking their jobs every 20 ms cost the emulator a sixth of a core."""
+    checks: list[float] = []
+    is_terminal = emu.apify.is_terminal
+
+    def counting(job: object) -> bool:
+        checks.append(time.monotonic())
+        return is_terminal(job)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(emu.apify, "is_terminal", counting)
+    emu.seed_actor("demo~ends", run=Timeline(ready_secs=0, running_secs=50))  # 0.6 s of real time
+    emu.seed_actor("demo~endless", run=Timeline(ready_secs=0, running_secs=100_000))
+    ends = apify.post("/v2/actors/demo~ends/runs").json()["data"]
+    endless = apify.post("/v2/actors/demo~endless/runs").json()["data"]
+
+    checks.clear()
+    started = time.monotonic()
+    waited = apify.get(f"/v2/actor-runs/{ends['id']}", params={"waitForFinish": 30}).json()["data"]
+    assert waited["status"] == "SUCCEEDED" and time.monotonic() - started < 1.5
+    assert len(checks) <= 3, f"{len(checks)} checks while held (a 20 ms tick makes ~30)"
+
+    timer = threading.Timer(0.6, lambda: emu.abort_run(endless["id"]))
+    timer.start()
+    checks.clear()
+    started = time.monotonic()
+    waited = apify.get(f"/v2/actor-runs/{endless['id']}", params={"waitForFinish": 30}).json()["data"]
+    elapsed = time.monotonic() - started
+    timer.join()
+    assert waited["status"] == "ABORTED" and 0.5 < elapsed < 1.0, elapsed
+    assert len(checks) <= 3, f"{len(checks)} checks while held (a 20 ms tick makes ~30)"
 
 
 def test_wait_for_finish_is_clamped_silently(emu: Emulator, apify: httpx.Client) -> None:

@@ -257,7 +257,7 @@ def load_section(fast: dict[str, Any], heavy: dict[str, Any] | None) -> str:
                        f"{x['live_hooks_after']} | {traced} | {x['rss_growth_mb']} |")
     out += ["", "**Deferred waits in one event loop**: `ApifyRunTrigger(...).run()` for every run, gathered; runs end "
             "between 0.2 and 3 s. Latency = trigger event time - the run's `finishedAt`; the emulator's share is "
-            "how late its long poll answered after the run ended (it polls its state every 20 ms per open request).",
+            "how late its long poll answered after the run ended (a held request sleeps until its run's scheduled end).",
             "", "| run | triggers | outcomes | all done after | latency p50 / p95 / max | emulator's lag p95 | "
             "client's lag max | requests | long polls open at once |", "|---" * 9 + "|"]
     for label, _, fleet, _ in runs:

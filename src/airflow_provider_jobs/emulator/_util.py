@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -97,12 +100,51 @@ class ManualClock:
         return self._wall0 + timedelta(seconds=monotonic)
 
 
+class Waker:
+    """Wakes the requests held open on a job (long polls) when it changes off its schedule.
+
+    A job's scheduled changes are known in advance, so a held request sleeps until the next one;
+    an abort (from a request or from the Python API, in another thread) calls :meth:`notify`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    @contextmanager
+    def watch(self, key: str) -> Iterator[asyncio.Event]:
+        """Register an event, set whenever ``key`` is notified, for the duration of the block."""
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._waiters.setdefault(key, set()).add(entry)
+        try:
+            yield entry[1]
+        finally:
+            with self._lock:
+                waiters = self._waiters.get(key)
+                if waiters is not None:
+                    waiters.discard(entry)
+                    if not waiters:
+                        del self._waiters[key]
+
+    def notify(self, key: str) -> None:
+        """Wake every request held on ``key`` (safe from any thread)."""
+        with self._lock:
+            waiters = list(self._waiters.get(key, ()))
+        for loop, event in waiters:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # that request's loop has closed
+                pass
+
+
 @dataclass
 class Runtime:
-    """Clock and time scale shared by both API backends."""
+    """Clock and time scale shared by both API backends, and the waker of held requests."""
 
     clock: Clock
     time_scale: float
+    waker: Waker = field(default_factory=Waker)
 
     def now(self) -> float:
         """Return the current clock reading."""

@@ -26,6 +26,7 @@ from airflow_provider_jobs.emulator.timelines import (
     apify_abort,
     apify_schedule,
     backdate,
+    terminal_phase,
 )
 
 _BUILD_NUMBER = re.compile(r"^\d+\.\d+\.\d+$")
@@ -283,7 +284,12 @@ class ApifyBackend:
             grace_secs=job.timeline.abort_grace_secs,
             scale=rt.time_scale,
         )
+        rt.waker.notify(job.id)
         return job
+
+    def next_change_in(self, job: JobRecord) -> float:
+        """Seconds until ``job``'s schedule turns it terminal (``inf`` if never)."""
+        return terminal_phase(job.phases, APIFY_TERMINAL).at - self.runtime.now()
 
     def list_runs(
         self,

@@ -17,12 +17,16 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from airflow_provider_jobs.emulator._util import RealClock
 from airflow_provider_jobs.emulator.apify_backend import RunOptions
 from airflow_provider_jobs.emulator.apify_state import ActorRecord, ApifyUser, JobRecord
 from airflow_provider_jobs.emulator.errors import EmulatedApiError
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 from airflow_provider_jobs.emulator.timelines import APIFY_STATUSES
 
+_MANUAL_CLOCK_TICK = 0.02
+_WAKE_MARGIN = 0.0005
+"""Sleep a hair past a scheduled end, so one wake-up finds the job terminal."""
 _VERSION = re.compile(r"^\d{1,2}\.\d{1,2}$")
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
@@ -135,13 +139,23 @@ def _statuses(ctx: RequestContext) -> set[str] | None:
 async def _wait_and_render(ctx: RequestContext, job: JobRecord, *, with_usage: bool = True) -> dict[str, Any]:
     """Honour ``waitForFinish`` (seconds, clamped to 60) and render the job."""
     emulator = ctx.emulator
+    apify = emulator.apify
     wait = min(number_param(ctx, "waitForFinish") or 0.0, emulator.max_wait_for_finish)
     deadline = time.monotonic() + wait
-    while True:
-        with emulator.lock:
-            if emulator.apify.is_terminal(job) or time.monotonic() >= deadline:
-                return emulator.apify.render(job, with_usage=with_usage)
-        await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+    # Sleep until the job's scheduled end or an abort wakes us; a manual clock only moves when a
+    # test says so, so with one the job is re-checked every few ms instead.
+    tick = math.inf if isinstance(apify.runtime.clock, RealClock) else _MANUAL_CLOCK_TICK
+    with apify.runtime.waker.watch(job.id) as changed:
+        while True:
+            with emulator.lock:
+                if apify.is_terminal(job) or time.monotonic() >= deadline:
+                    return apify.render(job, with_usage=with_usage)
+                changed.clear()
+                pause = min(apify.next_change_in(job), deadline - time.monotonic(), tick)
+            try:
+                await asyncio.wait_for(changed.wait(), max(0.0, pause) + _WAKE_MARGIN)
+            except asyncio.TimeoutError:
+                pass
 
 
 def _run_input(ctx: RequestContext) -> Any:
