@@ -270,12 +270,12 @@ def with_mock_transport(loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
     envelope = create_model("ApifyRunEnvelope", data=(ApifyRun, ...))
     parts = [
         Variant("piece: build the operation (ids checked, Call, parser)", lambda: hook._get_run_op(run_id)),
-        Variant("piece: HttpCore.request (send, judge, JSON)", lambda: core.request(op.call)),
+        Variant("piece: HttpCore.request (send, judge, decode into ApifyRun)", lambda: core.request(op.call)),
         Variant("piece: ApifyRun.model_validate", lambda: ApifyRun.model_validate(data)),
         Variant("piece: raw send + JSON (same request, client headers)", lambda: _check(raw.get(path))),
         Variant("what-if: raw with 3 headers + Timeout per request (HttpCore before the fix)",
                 lambda: _check(bare.get(path, headers=per_request, timeout=timeout))),
-        Variant("what-if: json.loads + model_validate (as now)",
+        Variant("what-if: json.loads + model_validate (before the fix)",
                 lambda: ApifyRun.model_validate(json.loads(body)["data"])),
         Variant("what-if: validate_json of the envelope from bytes", lambda: envelope.model_validate_json(body)),
     ]
