@@ -120,6 +120,7 @@ def _build() -> dict[str, JobAdapter[Any, Any]]:
         summary=_apify_summary,
         console_url=_apify_console,
         wait_spec=ApifyHook.run_wait_spec,
+        stopping=lambda run: run.status == "ABORTING",
     )
     apify_build: JobAdapter[ApifyHook, ApifyBuild] = JobAdapter(
         kind="Apify build",
@@ -136,6 +137,7 @@ def _build() -> dict[str, JobAdapter[Any, Any]]:
         summary=_apify_summary,
         console_url=_apify_console,
         wait_spec=ApifyHook.build_wait_spec,
+        stopping=lambda build: build.status == "ABORTING",
     )
     template_build: JobAdapter[TemplateBuildHook, TemplateBuildSnapshot] = JobAdapter(
         kind="template build",
@@ -152,6 +154,7 @@ def _build() -> dict[str, JobAdapter[Any, Any]]:
         summary=lambda hook, snap: snap.build.summary(),
         console_url=lambda hook, snap: None,
         wait_spec=TemplateBuildHook.build_wait_spec,
+        stopping=lambda snap: snap.build.cancel_pending,
     )
     return {"APIFY_RUN": apify_run, "APIFY_BUILD": apify_build, "TEMPLATE_BUILD": template_build}
 

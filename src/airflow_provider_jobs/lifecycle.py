@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from airflow_provider_jobs._retry import RetryPolicy
@@ -80,6 +80,11 @@ class Watcher(Protocol[J_co]):
         """Async twin of :meth:`fetch`."""
 
 
+def _never_stopping(job: Any) -> bool:
+    """Default of :attr:`JobAdapter.stopping`: the service has no "being aborted" state."""
+    return False
+
+
 @dataclass(frozen=True)
 class JobAdapter(Generic[H, J]):
     """Everything the lifecycle needs to know about one job kind.
@@ -98,6 +103,8 @@ class JobAdapter(Generic[H, J]):
     :param summary: the small JSON dict operators return
     :param console_url: where a human can look at the job, if anywhere
     :param wait_spec: describe a wait (kind, id, statuses, poll interval...)
+    :param stopping: whether a job that has not ended is already being aborted/cancelled
+        (Apify ``ABORTING``, a template build with a cancel requested)
     """
 
     kind: str
@@ -114,6 +121,7 @@ class JobAdapter(Generic[H, J]):
     summary: Callable[[H, J], dict[str, Any]]
     console_url: Callable[[H, J], str | None]
     wait_spec: Callable[..., Any]
+    stopping: Callable[[J], bool] = field(default=_never_stopping)
 
     @property
     def conn_attr(self) -> str:
@@ -220,10 +228,15 @@ def _log_aborted(adapter: JobAdapter[Any, Any], job_id: str, job: Any, logger: A
 
 def make_event(
     adapter: JobAdapter[H, J], outcome: str, job_id: str, *, hook: H | None = None, job: J | None = None,
-    message: str | None = None,
+    message: str | None = None, aborted: bool | None = None,
 ) -> dict[str, Any]:
-    """Build a JSON-safe trigger event payload."""
-    event: dict[str, Any] = {"outcome": outcome, "kind": adapter.kind, "job_id": job_id, "message": message}
+    """Build a JSON-safe trigger event payload.
+
+    ``aborted`` (timeout events): ``True`` if the trigger's abort was accepted, ``False`` if it
+    failed (the task then tries again), ``None`` if no abort was asked for.
+    """
+    event: dict[str, Any] = {"outcome": outcome, "kind": adapter.kind, "job_id": job_id, "message": message,
+                             "aborted": aborted}
     if job is not None and hook is not None:
         event.update(status=str(adapter.status(job)), summary=adapter.summary(hook, job),
                      failure=adapter.failure_message(hook, job))

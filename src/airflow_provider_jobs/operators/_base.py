@@ -23,11 +23,23 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferralTimeout, TaskDeferred
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    TaskDeferralError,
+    TaskDeferralTimeout,
+    TaskDeferred,
+)
 
 from airflow_provider_jobs._validation import validate_reason
 from airflow_provider_jobs._wait import WaitInterrupted, wait_until_terminal
-from airflow_provider_jobs.exceptions import InvalidIdError, JobFailedError, JobWaitTimeout, NotFoundError
+from airflow_provider_jobs.exceptions import (
+    InvalidIdError,
+    JobFailedError,
+    JobWaitTimeout,
+    NotFoundError,
+    StartOutcomeUnknownError,
+)
 from airflow_provider_jobs.lifecycle import (
     CALLBACK_ABORT_DEADLINE,
     EVENT_TERMINAL,
@@ -68,8 +80,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail_fast_on_bad_input(execute: F) -> F:
-    """Turn an argument refused before any request into ``AirflowFailException``: a retry with the
-    same (rendered) input would fail the same way, so the task fails without retries."""
+    """Fail without Airflow's retries where a retry cannot help or would do harm.
+
+    * An argument refused before any request: a retry with the same (rendered) input would fail
+      the same way.
+    * A start whose outcome is unknown (the request may have created the job, the answer was
+      lost): a retry would start a second, paid job next to one nobody watches.
+    """
 
     @functools.wraps(execute)
     def wrapper(self: Any, context: Context) -> Any:
@@ -77,6 +94,11 @@ def fail_fast_on_bad_input(execute: F) -> F:
             return execute(self, context)
         except InvalidIdError as exc:
             raise AirflowFailException(f"{exc} The task is not retried: the same input would fail again.") from exc
+        except StartOutcomeUnknownError as exc:
+            raise AirflowFailException(
+                f"{exc} The task is not retried, so that a retry cannot start a duplicate; look for the job in "
+                "the service's console and abort it there if it runs."
+            ) from exc
 
     return cast(F, wrapper)
 
@@ -138,18 +160,26 @@ class JobLifecycleMixin:
         ti = context.get("ti")
         if ti is None:
             return None
-        value = ti.xcom_pull(task_ids=ti.task_id, key=self.adapter.xcom_key)
+        # this task instance's own value: without map_indexes a mapped task gets every index's ids
+        value = ti.xcom_pull(task_ids=ti.task_id, key=self.adapter.xcom_key, map_indexes=ti.map_index)
         return value if isinstance(value, str) and value else None
 
     def _abort_once(self, why: str, *, deadline: float = KILL_ABORT_DEADLINE, wait: bool = False) -> None:
         """Abort the job (best-effort, once); after a graceful abort, optionally wait (bounded) for the end."""
         if not self._job_id or self._abort_sent or self._terminal or not self._abort_enabled():
             return
-        self._abort_sent = True
+        self._abort_sent = True  # set first: on_kill may run (signal handler) while this abort is under way
         adapter = self.adapter
         self.log.warning("%s %s: %s; sending %s.", adapter.kind, self._job_id, why, adapter.verb)
-        job = abort_quietly(adapter, self.conn_id, self._job_id, self._abort_options, deadline=deadline,
-                            base=self._hook_instance, logger=self.log)
+        try:
+            job = abort_quietly(adapter, self.conn_id, self._job_id, self._abort_options, deadline=deadline,
+                                base=self._hook_instance, logger=self.log)
+        except BaseException:  # e.g. execution_timeout interrupting the retries: on_kill tries again
+            self._abort_sent = False
+            raise
+        if job is None:  # not delivered (logged): a later path (on_kill, resume) may try again
+            self._abort_sent = False
+            return
         wait = wait and self._abort_options.gracefully
         if wait and job is not None and decide(adapter.statuses, adapter.status(job)) is Outcome.RUNNING:
             try:
@@ -163,14 +193,20 @@ class JobLifecycleMixin:
     def _abort_enabled(self) -> bool:
         raise NotImplementedError
 
+    def abort_options(self, context: Context) -> AbortOptions:
+        """How this task aborts its job (graceful abort, cancel reason)."""
+        return AbortOptions()
+
     def _complete(
-        self, event: Any, *, fail: type[BaseException], timeout: type[BaseException]
+        self, event: Any, context: Context, *, fail: type[BaseException], timeout: type[BaseException]
     ) -> tuple[bool, dict[str, Any]]:
         """Act on a trigger event: ``(True, summary)`` on success; raise on a bad end or a timeout.
 
-        An ``error`` outcome gives ``(False, event)`` for the caller to handle.
+        A timeout whose abort the trigger could not deliver is aborted here before raising. An
+        ``error`` outcome gives ``(False, event)`` for the caller to handle.
         """
         adapter = self.adapter
+        self._abort_options = self.abort_options(context)
         try:
             event = read_event(adapter, event)
         except ValueError as exc:
@@ -182,7 +218,11 @@ class JobLifecycleMixin:
                 return True, event["summary"]
             raise fail(event.get("failure") or f"{adapter.kind} {self._job_id}: {event['status']}")
         if event["outcome"] == EVENT_TIMEOUT:
-            self._abort_sent = True  # the trigger already handled the job at its deadline
+            if event.get("aborted") is False:  # the trigger's abort failed: try again from here
+                self._abort_once("the trigger could not deliver its abort at the deadline",
+                                 deadline=CALLBACK_ABORT_DEADLINE)
+            else:
+                self._abort_sent = True  # the trigger already handled the job at its deadline
             raise timeout(event.get("message") or f"{adapter.kind} {self._job_id}: timed out")
         return False, event
 
@@ -236,10 +276,6 @@ class JobOperator(JobLifecycleMixin, BaseOperator):
         """Start the job and return it (as the start answered)."""
         raise NotImplementedError
 
-    def abort_options(self, context: Context) -> AbortOptions:
-        """How this task aborts its job (graceful abort, cancel reason)."""
-        return AbortOptions()
-
     def log_line(self) -> Any:
         """Where job log lines go while waiting (``None``: nowhere)."""
         return None
@@ -264,7 +300,10 @@ class JobOperator(JobLifecycleMixin, BaseOperator):
         try:
             if decide(self.adapter.statuses, self.adapter.status(job)) is Outcome.RUNNING:
                 if self.deferrable:
-                    job = self.adapter.watcher(self.hook, self._job_id, None).fetch(0)
+                    try:
+                        job = self.adapter.watcher(self.hook, self._job_id, None).fetch(0)
+                    except NotFoundError:  # not visible yet right after the start: the trigger has the grace
+                        self._defer()
                     if decide(self.adapter.statuses, self.adapter.status(job)) is Outcome.RUNNING:
                         self._defer()
                 else:
@@ -293,15 +332,20 @@ class JobOperator(JobLifecycleMixin, BaseOperator):
                 job = None
             if job is not None:
                 outcome = decide(adapter.statuses, adapter.status(job))
-                if self.reattach and outcome is not Outcome.FAILED:
+                if outcome is Outcome.RUNNING and adapter.stopping(job):  # e.g. the previous try aborted it
+                    self.log.warning("%s %s from the previous try is being %sed (%s): starting another.",
+                                     adapter.kind, previous, adapter.verb.rstrip("e"), adapter.status(job))
+                elif self.reattach and outcome is not Outcome.FAILED:
                     self.log.warning("%s %s from the previous try is %s: adopting it instead of starting another.",
                                      adapter.kind, previous, adapter.status(job))
                     return job
-                if outcome is Outcome.RUNNING:
+                elif outcome is Outcome.RUNNING:
                     self.log.warning("%s %s from the previous try is still %s and reattach is off: %s it first.",
                                      adapter.kind, previous, adapter.status(job), adapter.verb)
                     abort_quietly(adapter, self.conn_id, previous, self._abort_options,
                                   deadline=CALLBACK_ABORT_DEADLINE, base=self.hook, logger=self.log)
+        if self._killed:  # SIGTERM while the previous try's job was checked or aborted
+            raise AirflowException(f"The task was killed before it started a {adapter.kind}; nothing was started.")
         job = self.start_job(self.hook, context)
         self.log.info("Started %s %s.", adapter.kind, adapter.job_id(job))
         _store_set(store, adapter.xcom_key, adapter.job_id(job))
@@ -343,21 +387,23 @@ class JobOperator(JobLifecycleMixin, BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None, **_: Any) -> Any:
         """Resume after the trigger: succeed, or fail with the job's status."""
-        done, payload = self._complete(event, fail=AirflowException, timeout=AirflowException)
+        done, payload = self._complete(event, context, fail=AirflowException, timeout=AirflowException)
         if done:
             return payload
-        self._abort_options = self.abort_options(context)
         self._abort_once("the deferred wait failed", deadline=CALLBACK_ABORT_DEADLINE)
         raise AirflowException(payload.get("message") or f"{self.adapter.kind} {self._job_id}: wait failed")
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
-        """Resume after deferral; on Airflow's defer timeout, abort the job before failing."""
+        """Resume after deferral; on Airflow's defer timeout, or a trigger that failed (raised, could not
+        be loaded on the triggerer), abort the job before failing."""
         try:
             return super().resume_execution(next_method, next_kwargs, context)
-        except TaskDeferralTimeout:
+        except (TaskDeferralTimeout, TaskDeferralError) as exc:
             self._job_id = self._job_id or self._job_id_from_xcom(context)
             self._abort_options = self.abort_options(context)
-            self._abort_once("Airflow's defer timeout passed", deadline=CALLBACK_ABORT_DEADLINE)
+            timed_out = isinstance(exc, TaskDeferralTimeout)
+            why = "Airflow's defer timeout passed" if timed_out else f"the trigger failed ({exc})"
+            self._abort_once(why, deadline=CALLBACK_ABORT_DEADLINE)
             raise
 
     def on_kill(self) -> None:

@@ -23,7 +23,7 @@ from airflow.sdk.exceptions import (
 )
 
 from airflow_provider_jobs.exceptions import NotFoundError
-from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions, Outcome, decide
+from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, Outcome, decide
 from airflow_provider_jobs.operators._base import JobLifecycleMixin, fail_fast_on_bad_input
 
 if TYPE_CHECKING:
@@ -52,10 +52,6 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
         self._job_id = getattr(self, self.job_id_attr)
         self._abort_options = self.abort_options(context)
         return self._job_id
-
-    def abort_options(self, context: Context) -> AbortOptions:
-        """How to abort on timeout."""
-        return AbortOptions()
 
     def _judge(self, job: Any) -> Any:
         adapter = self.adapter
@@ -101,7 +97,8 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None, **_: Any) -> Any:
         """Resume after the trigger."""
-        done, payload = self._complete(event, fail=AirflowFailException, timeout=AirflowSensorTimeout)
+        self._prepare(context)
+        done, payload = self._complete(event, context, fail=AirflowFailException, timeout=AirflowSensorTimeout)
         if done:
             return payload
         raise AirflowFailException(payload.get("message") or f"{self.adapter.kind} {self._job_id}: wait failed")

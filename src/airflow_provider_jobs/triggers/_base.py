@@ -130,11 +130,17 @@ class JobTrigger(BaseTrigger):
             job = await await_until_terminal(spec, fetch)
         except JobWaitTimeout as exc:
             job = await self._abort() if self.abort_on_timeout else None
-            action = f"; {adapter.verb} sent" if self.abort_on_timeout else " (left running: abort_on_timeout is off)"
+            aborted = None if not self.abort_on_timeout else job is not None
+            if aborted is None:
+                action = " (left running: abort_on_timeout is off)"
+            elif aborted:
+                action = f"; {adapter.verb} sent"
+            else:
+                action = f"; the {adapter.verb} failed (the task tries again when it resumes)"
             message = f"{exc}{action}."
             self.log.warning(message)
             yield TriggerEvent(make_event(adapter, EVENT_TIMEOUT, self.job_id, hook=hook if job else None,
-                                          job=job, message=message))
+                                          job=job, message=message, aborted=aborted))
             return
         except JobsError as exc:
             self.log.error("%s %s: %s", adapter.kind, self.job_id, exc)

@@ -101,9 +101,9 @@ def fake_context(store: dict[str, Any] | None = None, xcom: dict[str, Any] | Non
     """A task context with a recording ti (and an optional task_state_store)."""
     pushed: dict[str, Any] = {} if xcom is None else xcom
     ti = MagicMock()
-    ti.dag_id, ti.task_id, ti.run_id, ti.try_number = "dag1", "t", "manual__1", 1
+    ti.dag_id, ti.task_id, ti.run_id, ti.try_number, ti.map_index = "dag1", "t", "manual__1", 1, -1
     ti.xcom_push.side_effect = lambda key, value: pushed.__setitem__(key, value)
-    ti.xcom_pull.side_effect = lambda task_ids=None, key=None: pushed.get(key)
+    ti.xcom_pull.side_effect = lambda task_ids=None, key=None, map_indexes=None: pushed.get(key)
     ctx: dict[str, Any] = {"ti": ti, "run_id": "manual__1", "pushed": pushed}
     if store is not None:
         accessor = MagicMock()

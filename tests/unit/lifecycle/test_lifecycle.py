@@ -16,6 +16,8 @@ from airflow.sdk.exceptions import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
+    AirflowTaskTimeout,
+    TaskDeferralError,
     TaskDeferralTimeout,
     TaskDeferred,
 )
@@ -204,6 +206,124 @@ def test_defer_timeout_aborts_on_resume(job_kind: JobKind, api: Recorder) -> Non
     assert len(aborts(api, job_kind)) == 1
 
 
+def test_a_failed_trigger_aborts_on_resume(job_kind: JobKind, api: Recorder) -> None:
+    """A trigger that raised or could not be loaded on the triggerer fails the task: abort first."""
+    api.default = job_kind.response(job_kind.aborted)
+    ctx = fake_context(xcom={job_kind.adapter.xcom_key: job_kind.job_id})
+    with pytest.raises(TaskDeferralError):
+        job_kind.operator(deferrable=True).resume_execution("__fail__", {"error": "Trigger failure"}, ctx)
+    assert len(aborts(api, job_kind)) == 1
+    with pytest.raises(TaskDeferralError):
+        job_kind.operator(deferrable=True, abort_on_kill=False).resume_execution(
+            "__fail__", {"error": "Trigger failure"}, ctx)
+    assert len(aborts(api, job_kind)) == 1
+
+
+def test_the_own_id_is_pulled_for_this_map_index_only(job_kind: JobKind, api: Recorder) -> None:
+    """A mapped task instance must read its own job id, not the list of every map index's ids."""
+    api.default = job_kind.response(job_kind.aborted)
+    ctx = fake_context(xcom={job_kind.adapter.xcom_key: job_kind.job_id})
+    ctx["ti"].map_index = 2
+    with pytest.raises(TaskDeferralTimeout):
+        job_kind.operator(deferrable=True).resume_execution("__fail__", {"error": "Trigger timeout"}, ctx)
+    job_kind.notifier()(ctx)
+    pulls = [c.kwargs for c in ctx["ti"].xcom_pull.call_args_list]
+    assert pulls and all(c.get("map_indexes") == 2 for c in pulls), pulls
+
+
+def test_notifier_for_another_task_aborts_every_id_it_pushed(job_kind: JobKind, api: Recorder) -> None:
+    api.default = job_kind.response(job_kind.aborted)
+    ctx = fake_context()
+    ctx["ti"].xcom_pull.side_effect = lambda task_ids=None, key=None, map_indexes=None: [
+        job_kind.job_id, None, job_kind.job_id, "other-job-2"]
+    job_kind.notifier(task_id="start")(ctx)
+    assert sorted(r.url.path for r in api.requests) == sorted(
+        [job_kind.abort_path, job_kind.abort_path.replace(job_kind.job_id, "other-job-2")])
+
+
+def stopping_response(jk: JobKind) -> httpx.Response:
+    """The job as the service shows it while an abort/cancel is under way."""
+    if jk.name == "template_build":
+        body = jk.body(jk.running)
+        body["build"]["cancel_requested_at"] = "2026-01-01T00:00:00Z"
+        return httpx.Response(200, json=body)
+    return jk.response("ABORTING")
+
+
+def test_retry_does_not_adopt_a_job_that_is_being_aborted(job_kind: JobKind, api: Recorder) -> None:
+    """The previous try aborted its job (ABORTING / cancel requested): the retry starts a new one
+    instead of adopting a job that can only end ABORTED/cancelled."""
+    store = {job_kind.adapter.xcom_key: "old-job-1"}
+    api.responses = [stopping_response(job_kind), start_response(job_kind, job_kind.running),
+                     job_kind.response(job_kind.succeeded)]
+    result = job_kind.operator(poll_interval=0).execute(fake_context(store=store))
+    assert result["status"] == job_kind.succeeded
+    assert paths(api)[1] == f"POST {job_kind.start_path}" and not aborts(api, job_kind)
+
+
+def test_a_kill_while_the_previous_job_is_aborted_starts_nothing(job_kind: JobKind, api: Recorder) -> None:
+    store = {job_kind.adapter.xcom_key: "old-job-1"}
+    op = job_kind.operator(poll_interval=0, reattach=False)
+
+    def abort_then_sigterm(request: httpx.Request) -> httpx.Response:
+        op.on_kill()  # SIGTERM while the previous try's job is being aborted
+        return job_kind.response(job_kind.aborted)
+
+    api.responses = [job_kind.response(job_kind.running), abort_then_sigterm]
+    with pytest.raises(AirflowException, match="nothing was started"):
+        op.execute(fake_context(store=store))
+    assert not [r for r in api.requests if r.url.path == job_kind.start_path]
+
+
+def test_an_interrupted_or_failed_abort_is_tried_again_by_on_kill(job_kind: JobKind, api: Recorder) -> None:
+    """execution_timeout (a BaseException) lands while the wait_timeout abort is retrying: on_kill,
+    which Airflow calls next, must still abort; likewise after an abort that failed outright."""
+    op = job_kind.operator(poll_interval=0, wait_timeout=0.01)
+
+    interrupted: list[httpx.Request] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.path == job_kind.abort_path and not interrupted:
+            interrupted.append(request)
+            raise AirflowTaskTimeout("Timeout, PID: 1")  # SIGALRM lands during the abort
+        return job_kind.response(job_kind.aborted if request.url.path == job_kind.abort_path else job_kind.running)
+
+    api.responses = [start_response(job_kind, job_kind.running)]
+    api.default = server
+    with pytest.raises(AirflowTaskTimeout):
+        op.execute(fake_context())
+    op.on_kill()
+    assert len(aborts(api, job_kind)) == 2  # the interrupted one, then on_kill's
+
+    op = job_kind.operator(poll_interval=0)
+    op._job_id = job_kind.job_id
+    api.requests.clear()
+    api.default = job_kind.response(job_kind.aborted)
+    api.responses = [httpx.Response(401, json={"error": {"type": "token-not-provided", "message": "no"}})]
+    op.on_kill()  # refused: logged, not delivered
+    op.on_kill()
+    op.on_kill()  # delivered on the second call; the third sends nothing
+    assert len(aborts(api, job_kind)) == 2
+
+
+def test_deferrable_start_tolerates_a_404_right_after_the_start(job_kind: JobKind, api: Recorder) -> None:
+    """Replicas lag right after a start: the deferrable path defers (the trigger has the grace
+    window) instead of failing and aborting a healthy job."""
+    api.responses = [start_response(job_kind, job_kind.running),
+                     httpx.Response(404, json={"error": {"type": "record-not-found", "message": "not yet"}})]
+    with pytest.raises(TaskDeferred) as exc:
+        job_kind.operator(deferrable=True).execute(fake_context())
+    assert exc.value.trigger.serialize()[1]["not_found_grace"] > 0
+    assert not aborts(api, job_kind)
+
+
+def test_a_start_with_an_unknown_outcome_fails_without_retry(job_kind: JobKind, api: Recorder) -> None:
+    api.responses = [httpx.Response(503, text="upstream reset")]
+    with pytest.raises(AirflowFailException, match="cannot start a duplicate"):
+        job_kind.operator(poll_interval=0).execute(fake_context())
+    assert [r.method for r in api.requests] == ["POST"]
+
+
 def test_retry_adopts_the_running_job(job_kind: JobKind, api: Recorder) -> None:
     store = {job_kind.adapter.xcom_key: job_kind.job_id}
     api.responses = [job_kind.response(job_kind.running), job_kind.response(job_kind.succeeded)]
@@ -262,6 +382,33 @@ def test_trigger_aborts_at_its_deadline(job_kind: JobKind, api: Recorder) -> Non
     payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=conn, end_time=time.time(),
                                            abort_on_timeout=False, poll_interval=0.05))
     assert payload["outcome"] == EVENT_TIMEOUT and not aborts(api, job_kind)
+
+
+def test_a_trigger_abort_that_fails_at_the_deadline_is_sent_again_by_the_task(job_kind: JobKind, api: Recorder) -> None:
+    import time
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.path == job_kind.abort_path:  # the abort is refused at the deadline
+            return httpx.Response(401, json={"error": {"type": "token-not-provided", "message": "no"}})
+        return job_kind.response(job_kind.running)
+
+    api.default = server
+    conn = job_kind.adapter.hook_class.default_conn_name
+    payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=conn, end_time=time.time() + 0.1,
+                                           poll_interval=0.05))
+    assert payload["outcome"] == EVENT_TIMEOUT and payload["aborted"] is False
+    assert "failed" in payload["message"] and "sent" not in payload["message"]
+    api.requests.clear()
+    api.default = job_kind.response(job_kind.aborted)
+    with pytest.raises(AirflowException):
+        job_kind.operator(deferrable=True).execute_complete(fake_context(), payload)
+    assert len(aborts(api, job_kind)) == 1
+    with pytest.raises(AirflowSensorTimeout):
+        job_kind.sensor(deferrable=True).execute_complete(fake_context(), payload)
+    assert len(aborts(api, job_kind)) == 2
+    with pytest.raises(AirflowException):  # the trigger's abort went through: nothing more
+        job_kind.operator(deferrable=True).execute_complete(fake_context(), {**payload, "aborted": True})
+    assert len(aborts(api, job_kind)) == 2
 
 
 def test_trigger_on_kill_aborts_and_cleanup_does_not(job_kind: JobKind, api: Recorder) -> None:
