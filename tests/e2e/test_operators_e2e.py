@@ -97,6 +97,15 @@ def test_failure_elsewhere_with_notifiers(emu: Any, run_dag: Any) -> None:
     assert cancel.body["reason"].startswith("downstream_fails failed in manual__"), cancel.body
 
 
+def test_mapped_tasks_abort_their_own_jobs_from_the_notifier(emu: Any, run_dag: Any) -> None:
+    result = run_dag("e2e_operators.py", "e2e_mapped_notifier")
+    assert result.state == "failed"
+    runs = emu.runs_of("e2e~forever")
+    assert len(runs) == 3
+    for run in runs:  # every map index's run aborted exactly once, none left running
+        assert run["status"] == "ABORTED" and len(aborts_of(emu, "apify_run", run["id"])) == 1, run["id"]
+
+
 @pytest.mark.parametrize("reattach", [True, False])
 def test_retry_adopts_or_aborts_the_previous_tries_job(emu: Any, run_dag: Any, reattach: bool) -> None:
     # The first try loses its wait to a 401 (and may not abort: abort_on_kill=False); the retry

@@ -45,29 +45,35 @@ class JobAbortNotifier(BaseNotifier):
         """How to abort (graceful abort, cancel reason)."""
         return AbortOptions()
 
-    def _job_id(self, context: Context) -> str | None:
+    def _job_ids(self, context: Context) -> list[str]:
+        """The given id; else the failing task instance's own id (its map index only); else every id
+        that ``task_id`` pushed (all its map indexes)."""
         given = getattr(self, self.job_id_attr)
         if given:
-            return str(given)
+            return [str(given)]
         ti = context.get("ti") or context.get("task_instance")
         if ti is None:
-            return None
-        value = ti.xcom_pull(task_ids=self.task_id or ti.task_id, key=self.adapter.xcom_key)
-        if isinstance(value, list):  # mapped tasks / several task ids
-            value = next((v for v in value if v), None)
-        return str(value) if value else None
+            return []
+        key = self.adapter.xcom_key
+        if self.task_id is None or self.task_id == ti.task_id:
+            value = ti.xcom_pull(task_ids=ti.task_id, key=key, map_indexes=getattr(ti, "map_index", -1))
+        else:
+            value = ti.xcom_pull(task_ids=self.task_id, key=key)
+        values = value if isinstance(value, list) else [value]
+        return list(dict.fromkeys(str(v) for v in values if v))
 
     def notify(self, context: Context) -> None:
-        """Abort/cancel the job; log and return on any problem."""
+        """Abort/cancel the job(s); log and return on any problem."""
         kind = self.adapter.kind
         try:
-            job_id = self._job_id(context)
-            if not job_id:
+            job_ids = self._job_ids(context)
+            if not job_ids:
                 log.warning("%s notifier: no %s given and none in XCom key '%s' of task %s; nothing to %s.",
                             kind, self.job_id_attr, self.adapter.xcom_key, self.task_id or "(the failing task)",
                             self.adapter.verb)
                 return
-            abort_quietly(self.adapter, self.conn_id, job_id, self.abort_options(context), deadline=self.deadline,
-                          logger=log)
+            for job_id in job_ids:
+                abort_quietly(self.adapter, self.conn_id, job_id, self.abort_options(context),
+                              deadline=self.deadline, logger=log)
         except Exception as exc:  # noqa: BLE001 - a callback never raises
             log.error("%s notifier failed: %s: %s", kind, type(exc).__name__, exc)

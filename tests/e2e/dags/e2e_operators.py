@@ -84,6 +84,14 @@ with dag("e2e_notifier") as e2e_notifier:
 
     starters >> downstream_fails()
 
+with dag("e2e_mapped_notifier") as e2e_mapped_notifier:
+    # Each mapped task instance gives up waiting and lets its notifier abort the job: its own
+    # (this map index's), not the first id of the list that every map index pushed.
+    ApifyRunActorOperator.partial(
+        task_id="mapped_runs", actor_id="e2e~forever", abort_on_kill=False, wait_timeout=2, poll_interval=0.2,
+        on_failure_callback=ApifyAbortRunNotifier(),
+    ).expand(run_input=[{"shard": 0}, {"shard": 1}, {"shard": 2}])
+
 for _reattach in (True, False):
     with DAG(f"e2e_reattach_{str(_reattach).lower()}", schedule=None, start_date=START, catchup=False,
              default_args={"retries": 1, "retry_delay": datetime.timedelta(seconds=0)}) as _reattach_dag:
