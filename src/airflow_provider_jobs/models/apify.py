@@ -30,6 +30,16 @@ class ApifyJobStatus(StatusEnum):
     ABORTING = "ABORTING"
     ABORTED = "ABORTED"
 
+    @property
+    def is_terminal(self) -> bool:
+        """True for a status that ends the job (in :data:`APIFY_TERMINAL`)."""
+        return self in APIFY_TERMINAL
+
+    @property
+    def is_success(self) -> bool:
+        """True for the successful end (in :data:`APIFY_SUCCESS`)."""
+        return self in APIFY_SUCCESS
+
 
 APIFY_STATUSES = StatusSets.of(
     terminal={

@@ -24,6 +24,16 @@ class TemplateBuildStatus(StatusEnum):
     ERROR = "error"
     CANCELLED = "cancelled"
 
+    @property
+    def is_terminal(self) -> bool:
+        """True for a status that ends the build (in :data:`TEMPLATE_BUILD_TERMINAL`)."""
+        return self in TEMPLATE_BUILD_TERMINAL
+
+    @property
+    def is_success(self) -> bool:
+        """True for the successful end (in :data:`TEMPLATE_BUILD_SUCCESS`)."""
+        return self in TEMPLATE_BUILD_SUCCESS
+
 
 TEMPLATE_BUILD_STATUSES = StatusSets.of(
     terminal={TemplateBuildStatus.READY, TemplateBuildStatus.ERROR, TemplateBuildStatus.CANCELLED},

@@ -232,8 +232,12 @@ class JobLifecycleMixin:
             job_id=job_id, conn_id=self.conn_id, end_time=end_time, abort_on_timeout=abort_on_timeout,
             abort_on_kill=abort_on_kill, gracefully=self._abort_options.gracefully,
             reason=self._abort_options.reason, poll_interval=getattr(self, "poll_interval", None),
-            not_found_grace=not_found_grace,
+            not_found_grace=not_found_grace, stream_logs=self._log_line() is not None,
         )
+
+    def _log_line(self) -> Any:
+        log_line = getattr(self, "log_line", None)
+        return log_line() if callable(log_line) else None
 
 
 class JobOperator(JobLifecycleMixin, BaseOperator):

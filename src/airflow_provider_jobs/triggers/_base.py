@@ -54,6 +54,8 @@ class JobTrigger(BaseTrigger):
     :param reason: template builds: cancel reason
     :param poll_interval: seconds between polls (long polls return as soon as the job ends)
     :param not_found_grace: seconds during which a 404 is taken as replication lag
+    :param stream_logs: template builds: write the build's log lines to the log (the triggerer
+        routes a trigger's log to the deferred task's log)
     """
 
     adapter: ClassVar[JobAdapter[Any, Any]]
@@ -69,6 +71,7 @@ class JobTrigger(BaseTrigger):
         reason: str | None = None,
         poll_interval: float | None = None,
         not_found_grace: float = 0.0,
+        stream_logs: bool = False,
     ) -> None:
         super().__init__()
         self.job_id = job_id
@@ -80,6 +83,7 @@ class JobTrigger(BaseTrigger):
         self.reason = reason
         self.poll_interval = poll_interval
         self.not_found_grace = not_found_grace
+        self.stream_logs = stream_logs
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the class path and the plain kwargs that rebuild this trigger."""
@@ -95,6 +99,7 @@ class JobTrigger(BaseTrigger):
                 "reason": self.reason,
                 "poll_interval": self.poll_interval,
                 "not_found_grace": self.not_found_grace,
+                "stream_logs": self.stream_logs,
             },
         )
 
@@ -111,7 +116,7 @@ class JobTrigger(BaseTrigger):
         """Yield one event: ``terminal`` (with the job's summary), ``timeout`` or ``error``."""
         adapter = self.adapter
         hook = adapter.hook(self.conn_id)
-        watcher = adapter.watcher(hook, self.job_id, None)
+        watcher = adapter.watcher(hook, self.job_id, self.log.info if self.stream_logs else None)
         timeout = None if self.end_time is None else max(0.0, self.end_time - time.time())
         spec = adapter.wait_spec(self.job_id, timeout=timeout, not_found_grace=self.not_found_grace)
         if self.poll_interval is not None:

@@ -360,6 +360,32 @@ def run_trigger(trigger: Any) -> dict[str, Any]:
     return asyncio.run(first())
 
 
+@pytest.mark.usefixtures("mock_connections")
+def test_deferred_template_build_streams_its_log_lines_from_the_trigger(
+        api: Recorder, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    from _kinds import KINDS
+
+    kind = KINDS["template_build"]
+    api.responses = [start_response(kind, kind.running), kind.response(kind.running)]
+    with pytest.raises(TaskDeferred) as exc:
+        kind.operator(deferrable=True).execute(fake_context())
+    trigger = exc.value.trigger
+    assert trigger.serialize()[1]["stream_logs"] is True
+    with pytest.raises(TaskDeferred) as quiet:
+        api.responses = [start_response(kind, kind.running), kind.response(kind.running)]
+        kind.operator(deferrable=True, stream_logs=False).execute(fake_context())
+    assert quiet.value.trigger.serialize()[1]["stream_logs"] is False
+
+    body = kind.body(kind.succeeded)
+    body["entries"] = [{"offset": 0, "message": "step 1/2 pulling base image"},
+                       {"offset": 1, "message": "step 2/2 installing requirements"}]
+    api.responses = [httpx.Response(200, json=body)]
+    with caplog.at_level(logging.INFO):
+        assert run_trigger(trigger)["outcome"] == EVENT_TERMINAL
+    logged = caplog.text + capsys.readouterr().out  # the trigger's logger may be structlog's
+    assert "pulling base image" in logged and "installing requirements" in logged
+
+
 def test_trigger_yields_terminal_event(job_kind: JobKind, api: Recorder) -> None:
     api.responses = [job_kind.response(job_kind.running), httpx.Response(503), job_kind.response(job_kind.succeeded)]
     payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=job_kind.adapter.hook_class.default_conn_name,

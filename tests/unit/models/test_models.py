@@ -40,6 +40,15 @@ def test_template_sets() -> None:
     assert not APIFY_STATUSES.is_terminal("READY") and TEMPLATE_BUILD_STATUSES.is_terminal("ready")
 
 
+def test_status_members_know_whether_they_are_terminal() -> None:
+    for enum_cls, sets in ((ApifyJobStatus, APIFY_STATUSES), (TemplateBuildStatus, TEMPLATE_BUILD_STATUSES)):
+        for member in enum_cls:
+            assert member.is_terminal is sets.is_terminal(member), member
+            assert member.is_success is sets.is_success(member), member
+    assert ApifyJobStatus.ABORTED.is_terminal and not ApifyJobStatus.ABORTING.is_terminal
+    assert TemplateBuildStatus.READY.is_success and not ApifyJobStatus.READY.is_terminal
+
+
 def test_success_must_be_terminal() -> None:
     with pytest.raises(ValueError):
         StatusSets.of(terminal={"a"}, success={"b"})
