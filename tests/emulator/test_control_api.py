@@ -118,6 +118,15 @@ def test_control_errors(emu: Emulator, client: EmulatorClient, base_url: str) ->
     assert unknown_field.status_code == 400 and "colour" in unknown_field.json()["error"]
     assert httpx.get(f"{base_url}/_emulator/nothing").status_code == 404
     assert httpx.put(f"{base_url}/_emulator/state").status_code == 405
+    for path, body in (("actors", {}), ("time-scale", {}), ("tokens", {"api": "apify"}), ("template-builds", {})):
+        missing = httpx.post(f"{base_url}/_emulator/{path}", json=body)  # a required field is missing
+        assert missing.status_code == 400 and missing.json()["code"] == "invalid_request", (path, missing.text)
+
+
+def test_the_client_error_is_exported() -> None:
+    from airflow_provider_jobs.emulator import EmulatorClientError as exported
+
+    assert exported is EmulatorClientError
 
 
 def test_raw_control_requests_as_in_the_docs(emu: Emulator, base_url: str) -> None:

@@ -89,6 +89,17 @@ def test_5xx_bodies_for_each_api(
     assert body["build_id"] == build_id and isinstance(body["error"], str)
 
 
+def test_a_nonstandard_status_fault_answers_with_that_status(
+    emu: Emulator, apify: httpx.Client, templates: httpx.Client
+) -> None:
+    emu.add_fault(status=520, times=2)  # e.g. Cloudflare's "unknown error"
+    response = apify.get("/v2/users/me")
+    assert response.status_code == 520 and response.json()["error"]["type"] == "internal-server-error"
+    assert templates.get("/v1/templates").json()["code"] == "internal_error"
+    emu.add_fault(kind="html", status=520, times=1)
+    assert "520 Server Error" in apify.get("/v2/users/me").text
+
+
 def test_html_error_page_from_a_proxy(emu: Emulator, apify: httpx.Client) -> None:
     emu.add_fault(kind="html", path_regex=r"^/v2/users/")
     response = apify.get("/v2/users/me")

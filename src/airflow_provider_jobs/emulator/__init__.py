@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow_provider_jobs.emulator._util import ManualClock
-    from airflow_provider_jobs.emulator.client import EmulatorClient
+    from airflow_provider_jobs.emulator.client import EmulatorClient, EmulatorClientError
     from airflow_provider_jobs.emulator.emulator import Emulator
     from airflow_provider_jobs.emulator.errors import UnknownRecordError
     from airflow_provider_jobs.emulator.faults import Fault
@@ -39,6 +39,7 @@ _EXPORTS = {
     "DEFAULT_TEMPLATES_TOKEN": "refs",
     "Emulator": "emulator",
     "EmulatorClient": "client",
+    "EmulatorClientError": "client",
     "EmulatorServer": "server",
     "Fault": "faults",
     "JournalEntry": "journal",
@@ -54,6 +55,7 @@ __all__ = [
     "ActorRef",
     "Emulator",
     "EmulatorClient",
+    "EmulatorClientError",
     "EmulatorServer",
     "Fault",
     "JournalEntry",

@@ -38,6 +38,8 @@ def _endpoint(
             result = fn(ctx, body)
         except UnknownRecordError as exc:
             raise EmulatedApiError(404, "not_found", str(exc.args[0] if exc.args else exc)) from exc
+        except KeyError as exc:  # a required field is missing
+            raise EmulatedApiError(400, "invalid_request", f"missing field: {exc.args[0]}") from exc
         except (ValidationError, ValueError, TypeError) as exc:
             raise EmulatedApiError(400, "invalid_request", str(exc)) from exc
         return JSONResponse(result)

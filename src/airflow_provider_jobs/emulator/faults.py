@@ -216,10 +216,18 @@ class FaultRegistry:
             return self._hits.get(fault_id, 0)
 
 
+def _phrase(status: int) -> str:
+    """The reason phrase of ``status``; a generic one for codes outside the standard (e.g. 520)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Server Error" if status >= 500 else "Client Error"
+
+
 def apify_error(status: int, error_type: str | None = None, message: str | None = None) -> dict[str, Any]:
     """Return an Apify error body ``{"error": {"type", "message"}}`` for ``status``."""
     default_type, default_message = _APIFY_ERRORS.get(
-        status, ("internal-server-error" if status >= 500 else "invalid-request", HTTPStatus(status).phrase)
+        status, ("internal-server-error" if status >= 500 else "invalid-request", _phrase(status))
     )
     return {"error": {"type": error_type or default_type, "message": message or default_message}}
 
@@ -234,7 +242,7 @@ def templates_error(
 ) -> dict[str, Any]:
     """Return a flat templates error body ``{"error", "code", "request_id", "build_id"}``."""
     default_code, default_message = _TEMPLATE_ERRORS.get(
-        status, ("internal_error" if status >= 500 else "invalid_request", HTTPStatus(status).phrase.lower())
+        status, ("internal_error" if status >= 500 else "invalid_request", _phrase(status).lower())
     )
     body: dict[str, Any] = {"error": message or default_message, "code": code or default_code}
     if status == 429 or status >= 500:
@@ -248,7 +256,7 @@ def templates_error(
 
 def html_error_page(status: int) -> bytes:
     """Return the HTML error page a reverse proxy sends for ``status``."""
-    title = f"{status} {HTTPStatus(status).phrase}"
+    title = f"{status} {_phrase(status)}"
     return (
         f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
         f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
