@@ -376,8 +376,13 @@ class HttpCore:
             try:
                 return _Outcome(payload=call.decode(response.content) if call.decode else response.json())
             except JobsApiError as shape_error:  # valid JSON, wrong shape: retrying would not help
+                if call.idempotency is Idempotency.CREATE:  # ...but the job was created
+                    return _Outcome(error=self._created_unreadable(call, response, str(shape_error), attempt))
                 return _Outcome(error=shape_error)
             except ValueError:
+                if call.idempotency is Idempotency.CREATE:
+                    detail = f"HTTP {status} with a body that is not valid JSON: {self._excerpt(response)}"
+                    return _Outcome(error=self._created_unreadable(call, response, detail, attempt))
                 detail = f"HTTP {status} with a body that is not valid JSON: {self._excerpt(response)}"
                 return self._unexpected(call, status, detail, attempt, response)
         if 300 <= status < 400:
@@ -385,7 +390,7 @@ class HttpCore:
             return _Outcome(error=self._error(UnexpectedResponseError, call, detail, attempt, status=status))
         error_type, api_message, request_id = self._parse_error_body(response)
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        cls = error_class_for_status(status)
+        cls = error_class_for_status(status, error_type)
         if call.idempotency is Idempotency.CREATE and status >= 500:
             cls = StartOutcomeUnknownError
         detail = f"HTTP {status}"
@@ -423,6 +428,17 @@ class HttpCore:
         error = self._error(cls, call, detail, attempt)
         error.__cause__ = exc
         return _Outcome(error=error, retry=should_retry_exception(exc, call.idempotency))
+
+    def _created_unreadable(self, call: Call, response: httpx.Response, detail: str, attempt: int) -> JobsApiError:
+        """A start answered 2xx with a body we cannot read: the job exists; never retry the start.
+        The id, if the raw body shows one, goes into the error so it can be found and aborted."""
+        job_id = _created_id(response)
+        error = self._error(StartOutcomeUnknownError, call, detail, attempt, status=response.status_code,
+                            request_id=response.headers.get("x-request-id"))
+        if job_id:
+            error.job_id = job_id
+            error.args = (f"{error.args[0]} The answer names the job {job_id}.",)
+        return error
 
     def _unexpected(
         self, call: Call, status: int, detail: str, attempt: int, response: httpx.Response
@@ -500,6 +516,20 @@ class HttpCore:
             self._scrub(str(message))[:500] if message else None,
             str(request_id) if request_id else None,
         )
+
+
+def _created_id(response: httpx.Response) -> str | None:
+    """The new job's id in a start's answer, read as loosely as possible (``data.id`` for Apify,
+    ``build_id`` for template builds)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    data = body.get("data", body) if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        return None
+    value = data.get("id") or data.get("build_id")
+    return value if isinstance(value, str) and 0 < len(value) <= 200 else None
 
 
 def _short_reason(error: JobsApiError | None) -> str:

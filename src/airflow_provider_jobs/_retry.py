@@ -137,8 +137,9 @@ class RetryPolicy:
             return None
         delay = self.backoff(retry_number, rng)
         if retry_after is not None:
-            # Never earlier than asked; a little spread so many clients do not return in step.
-            delay = retry_after + rng() * min(1.0, 0.1 * retry_after + 0.05)
+            # Never earlier than asked, nor earlier than the backoff (a "Retry-After: 0" must not
+            # turn the retries into a burst); a little spread so many clients do not return in step.
+            delay = max(delay, retry_after + rng() * min(1.0, 0.1 * retry_after + 0.05))
         if elapsed + delay > self.max_elapsed:
             return None
         return delay

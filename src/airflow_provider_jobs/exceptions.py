@@ -230,8 +230,21 @@ _STATUS_TO_CLASS: dict[int, type[JobsApiError]] = {
 }
 
 
-def error_class_for_status(status: int) -> type[JobsApiError]:
-    """Return the exception class for an HTTP error status."""
+_TYPE_TO_CLASS: dict[str, type[JobsApiError]] = {
+    # Apify sends these with 402 or 400 depending on the endpoint: the type decides.
+    "actor-memory-limit-exceeded": PaymentRequiredError,
+    "concurrent-runs-limit-exceeded": PaymentRequiredError,
+    "not-enough-usage-to-run-paid-actor": PaymentRequiredError,
+    # Sent with 400 or 401.
+    "invalid-token": AuthError,
+}
+
+
+def error_class_for_status(status: int, error_type: str | None = None) -> type[JobsApiError]:
+    """Return the exception class for an HTTP error status, refined by the API's error type
+    where the service sends one type with several statuses (account limits, bad tokens)."""
     if status >= 500:
         return ServerError
+    if error_type and 400 <= status < 500 and status != 429 and error_type in _TYPE_TO_CLASS:
+        return _TYPE_TO_CLASS[error_type]
     return _STATUS_TO_CLASS.get(status, JobsApiError)

@@ -350,7 +350,15 @@ class JobOperator(JobLifecycleMixin, BaseOperator):
                                   deadline=CALLBACK_ABORT_DEADLINE, base=self.hook, logger=self.log)
         if self._killed:  # SIGTERM while the previous try's job was checked or aborted
             raise AirflowException(f"The task was killed before it started a {adapter.kind}; nothing was started.")
-        job = self.start_job(self.hook, context)
+        try:
+            job = self.start_job(self.hook, context)
+        except StartOutcomeUnknownError as exc:
+            if exc.job_id and self.abort_on_kill:  # created, but its answer was unreadable: stop it
+                self.log.warning("%s %s was created but its answer could not be read; sending %s.",
+                                 adapter.kind, exc.job_id, adapter.verb)
+                abort_quietly(adapter, self.conn_id, exc.job_id, self._abort_options, deadline=KILL_ABORT_DEADLINE,
+                              base=self.hook, logger=self.log)
+            raise
         self.log.info("Started %s %s.", adapter.kind, adapter.job_id(job))
         _store_set(store, adapter.xcom_key, adapter.job_id(job))
         return job

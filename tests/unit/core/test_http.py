@@ -176,6 +176,53 @@ def test_start_is_not_retried_once_it_may_have_arrived(
     assert "may have been created" in str(err.value)
 
 
+def _strict_run(body: bytes) -> Any:
+    """A decoder like the hooks': valid JSON of the wrong shape is a final, typed error."""
+    import json
+
+    data = json.loads(body).get("data") or {}
+    if not isinstance(data.get("startedAt"), str) or data["startedAt"].startswith("2024-13"):
+        raise UnexpectedResponseError("bad shape")
+    return data
+
+
+@pytest.mark.parametrize(
+    ("answer", "named"),
+    [(apify_ok({"id": "RUN1", "status": "RUNNING", "startedAt": "2024-13-45"}, status=201), "RUN1"),
+     (httpx.Response(201, json={"build_id": "tb_1", "status": 7}), "tb_1"),
+     (httpx.Response(201, text="<html>created</html>"), None)],
+)
+def test_a_start_answered_2xx_with_an_unreadable_body_is_an_unknown_outcome_naming_the_job(
+    recorder: Recorder, fake_clock: FakeClock, answer: httpx.Response, named: str | None
+) -> None:
+    """The job exists even though its answer cannot be read: never a plain (retryable) error, and
+    the id, when the raw body shows one, is carried so that the job can be found and aborted."""
+    from dataclasses import replace
+
+    recorder.responses = [answer, apify_ok({"id": "dup"}, status=201)]
+    with pytest.raises(StartOutcomeUnknownError) as err:
+        make_core(recorder, fake_clock).request(replace(START, decode=_strict_run))
+    assert len(recorder.requests) == 1 and err.value.job_id == named
+    if named:
+        assert f"names the job {named}" in str(err.value)
+        assert pickle.loads(pickle.dumps(err.value)).job_id == named
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "cls"),
+    [(400, "concurrent-runs-limit-exceeded", PaymentRequiredError), (400, "actor-memory-limit-exceeded",
+     PaymentRequiredError), (402, "not-enough-usage-to-run-paid-actor", PaymentRequiredError),
+     (400, "invalid-token", AuthError), (401, "invalid-token", AuthError), (400, "invalid-input", InvalidInputError)],
+)
+def test_error_type_refines_the_class_where_apify_varies_the_status(
+    recorder: Recorder, fake_clock: FakeClock, status: int, error_type: str, cls: type
+) -> None:
+    recorder.default = apify_error(status, error_type, "limit")
+    with pytest.raises(cls) as err:
+        make_core(recorder, fake_clock).request(GET)
+    assert type(err.value) is cls and err.value.status == status
+
+
 @pytest.mark.parametrize(
     "first", [httpx.ConnectError("refused", request=REQ), httpx.ConnectTimeout("t", request=REQ),
               apify_error(429, "rate-limit-exceeded", "x", **{"Retry-After": "0"})]

@@ -98,5 +98,13 @@ def test_retry_after_wins_and_is_bounded() -> None:
     assert policy.next_delay(1, 90.0, retry_after=20.0) is None
 
 
+def test_a_short_retry_after_does_not_undercut_the_backoff() -> None:
+    """'Retry-After: 0' (or a date already past) must not turn the retries into a burst."""
+    policy = RetryPolicy(base_delay=0.5, max_delay=20.0)
+    delays = [policy.next_delay(n, 0.0, retry_after=0.0, rng=lambda: 0.0) for n in (1, 2, 3, 4)]
+    assert delays == [policy.backoff(n, rng=lambda: 0.0) for n in (1, 2, 3, 4)]
+    assert delays[-1] is not None and delays[-1] >= 2.0
+
+
 def test_default_policy_has_at_least_three_retries() -> None:
     assert RetryPolicy().max_retries >= 3

@@ -324,6 +324,21 @@ def test_a_start_with_an_unknown_outcome_fails_without_retry(job_kind: JobKind, 
     assert [r.method for r in api.requests] == ["POST"]
 
 
+def test_a_created_job_whose_answer_is_unreadable_is_aborted(job_kind: JobKind, api: Recorder) -> None:
+    """The start answered 2xx with a body of the wrong shape: the job exists, the task cannot
+    watch it, so it aborts it (the id is in the raw body) and fails without Airflow retries."""
+    if job_kind.name == "template_build":
+        unreadable = {"build_id": job_kind.job_id, "status": "building", "created_at": "not a date"}
+    else:
+        unreadable = {"data": {"id": job_kind.job_id, "status": "RUNNING", "startedAt": "2024-13-45"}}
+    api.responses = [httpx.Response(201 if job_kind.name != "template_build" else 202, json=unreadable)]
+    api.default = job_kind.response(job_kind.aborted)
+    with pytest.raises(AirflowFailException, match="cannot start a duplicate"):
+        job_kind.operator(poll_interval=0).execute(fake_context())
+    assert len(aborts(api, job_kind)) == 1
+    assert [r.url.path for r in api.requests].count(job_kind.start_path) == 1
+
+
 def test_retry_adopts_the_running_job(job_kind: JobKind, api: Recorder) -> None:
     store = {job_kind.adapter.xcom_key: job_kind.job_id}
     api.responses = [job_kind.response(job_kind.running), job_kind.response(job_kind.succeeded)]
