@@ -38,6 +38,7 @@ from airflow_provider_jobs._pools import (  # noqa: F401 - re-exported for calle
     gate_of,
     shared_async_client,
     ssl_context,
+    trust_env,
     user_agent,
 )
 from airflow_provider_jobs._retry import (
@@ -180,6 +181,7 @@ class HttpCore:
             self._client = httpx.Client(
                 base_url=self.settings.base_url, transport=self._transport, follow_redirects=False,
                 verify=ssl_context(), headers={**client_headers(), **self._auth}, timeout=self._default_timeout,
+                trust_env=trust_env(self.settings.base_url),
             )
         return self._client
 

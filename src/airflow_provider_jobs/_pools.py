@@ -16,6 +16,7 @@ import weakref
 
 import httpx
 
+from airflow_provider_jobs._connection import is_loopback_host
 from airflow_provider_jobs._version import __version__
 
 
@@ -37,6 +38,16 @@ def user_agent() -> str:
 def client_headers() -> dict[str, str]:
     """Headers of every request besides ``Authorization``."""
     return {"Accept": "application/json", "User-Agent": user_agent()}
+
+
+@functools.lru_cache(maxsize=64)
+def trust_env(base_url: str) -> bool:
+    """Whether a client for ``base_url`` may take proxies from the environment (``HTTP_PROXY``...).
+
+    Not for loopback hosts: plain ``http://`` is allowed there because the traffic (and the token
+    in its header) never leaves the machine, which an environment proxy would break.
+    """
+    return not is_loopback_host(httpx.URL(base_url).host)
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,7 +78,10 @@ def shared_async_client(
     base_url: str, transport: httpx.AsyncBaseTransport | None, *, held_open: bool = False
 ) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
-    per_loop = _ASYNC_CLIENTS.setdefault(loop, {})
+    per_loop = _ASYNC_CLIENTS.get(loop)
+    if per_loop is None:
+        _forget_closed_loops()
+        per_loop = _ASYNC_CLIENTS[loop] = {}
     key = (base_url, id(transport) if transport is not None else 0, held_open)
     client = per_loop.get(key)
     if client is None or client.is_closed:
@@ -78,9 +92,19 @@ def shared_async_client(
             verify=ssl_context(),
             headers=client_headers(),
             limits=ASYNC_HELD_OPEN_LIMITS if held_open else ASYNC_POOL_LIMITS,
+            trust_env=trust_env(base_url),
         )
         per_loop[key] = client
     return client
+
+
+def _forget_closed_loops() -> None:
+    """Drop the clients of event loops that have closed (``asyncio.run`` per deferral in
+    ``dag.test()``, tests): their open connections keep the loop alive, so the weak keys alone
+    never let go and every finished loop leaked its pools."""
+    for old in [loop for loop in list(_ASYNC_CLIENTS) if loop.is_closed()]:
+        for client in _ASYNC_CLIENTS.pop(old, {}).values():
+            _ASYNC_GATES.pop(client, None)
 
 
 # Requests wait for a connection here, in FIFO order and at most their pool timeout, rather than

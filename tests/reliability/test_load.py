@@ -130,3 +130,18 @@ def test_waits_beyond_the_long_poll_lane_poll_plainly_instead_of_queueing(
     assert plain, "the waits beyond the lane never fell back to plain reads"
     # bounded: about one plain read per OVERFLOW_WAIT per wait, not a busy loop
     assert len(plain) <= 3 * (1 + (0.5 + took) / 0.3) + 3, len(plain)
+
+
+def test_pools_of_finished_event_loops_are_let_go(jobs_emulator: Any) -> None:
+    """dag.test() runs each deferral in its own asyncio.run(): the shared clients of a loop that
+    has closed must not stay cached (their connections kept every old loop and socket alive)."""
+    import gc
+
+    from airflow_provider_jobs import _pools
+
+    hook = ApifyHook()
+    for _ in range(20):  # no aclose_shared_clients(): as a trigger's loop simply ends
+        asyncio.run(hook.aget_user())
+    gc.collect()
+    assert len(_pools._ASYNC_CLIENTS) <= 1, len(_pools._ASYNC_CLIENTS)
+    assert len(_pools._ASYNC_GATES) <= 2, len(_pools._ASYNC_GATES)

@@ -376,6 +376,31 @@ def test_redirects_are_refused_and_the_token_never_reaches_the_other_server(
     assert target.seen == [], f"the redirect target received {target.seen}"
 
 
+def test_an_environment_proxy_never_sees_loopback_traffic(
+        jobs_emulator: Any, two_servers: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain http is allowed to loopback because the token never leaves the machine: a proxy from
+    HTTP_PROXY/ALL_PROXY (here a recording server) must not be used for it; remote hosts keep
+    using environment proxies (corporate networks need them)."""
+    _, proxy = two_servers
+    proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, proxy_url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_APIFY_PROXIED", conn_value("apify", jobs_emulator.base_url, SECRET_APIFY))
+    jobs_emulator.add_apify_token(SECRET_APIFY)
+    hook = ApifyHook("apify_proxied", retry_policy=FAST)
+    assert hook.get_user().username
+    asyncio.run(_drain_user(hook))
+    assert proxy.seen == [], f"the environment proxy received {proxy.seen}"
+    assert _http.trust_env("https://api.apify.com") and not _http.trust_env("http://[::1]:8089")
+
+
+async def _drain_user(hook: Any) -> None:
+    await hook.aget_user()
+    await _http.aclose_shared_clients()
+
+
 async def _drain(stream: Any) -> list[Any]:
     items = [item async for item in stream]
     await _http.aclose_shared_clients()
