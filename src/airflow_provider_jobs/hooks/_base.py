@@ -179,6 +179,8 @@ class JobsHook(BaseHook):
             if conn.password:
                 mask_secret(conn.password)
             self._settings = self._settings_from(conn)
+            if self._settings.token.value != conn.password:
+                mask_secret(self._settings.token.value)  # as sent (stripped), too
         return self._settings
 
     async def asettings(self) -> ConnectionSettings:
@@ -191,6 +193,8 @@ class JobsHook(BaseHook):
             if conn.password:
                 await amask_secret(conn.password)
             self._settings = self._settings_from(conn)
+            if self._settings.token.value != conn.password:
+                await amask_secret(self._settings.token.value)
         return self._settings
 
     def _make_core(self, settings: ConnectionSettings) -> HttpCore:

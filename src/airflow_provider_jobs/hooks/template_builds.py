@@ -76,11 +76,20 @@ class _LogCursor:
         fresh = [e for e in sorted(snapshot.entries, key=lambda e: e.offset) if e.offset >= self.next_offset]
         if fresh:
             self.next_offset = fresh[-1].offset + 1
+            self.progressed = True
         self.done = snapshot.build.is_terminal
         return fresh
 
-    def after_close(self, error: BaseException | None) -> float:
-        """Count a closed stream; return the pause before reconnecting, or raise when spent."""
+    def after_close(self, error: BaseException | None, *, quiet: bool = False) -> float:
+        """Count a closed stream; return the pause before reconnecting, or raise when spent.
+
+        A stream that stayed open until its read timeout (a build that logged nothing for
+        :data:`FOLLOW_READ_TIMEOUT` seconds while the snapshot says it is still going) is not a
+        failure: reconnect at once, without spending the budget.
+        """
+        if quiet:
+            self.progressed = False
+            return 0.0
         self.failures = 0 if self.progressed else self.failures + 1
         self.progressed = False
         if self.failures > self.max_reconnects:
@@ -237,6 +246,7 @@ class TemplateBuildHook(JobsHook):
         while True:
             call = self._logs_call(build_id, cursor.next_offset, follow)
             error: BaseException | None = None
+            quiet = False
             try:
                 with core.stream(call) as response:
                     for event in iter_sse(response.iter_lines()):
@@ -246,6 +256,7 @@ class TemplateBuildHook(JobsHook):
                                 return
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 error = core.map_stream_error(call, exc)
+                quiet = isinstance(exc, httpx.ReadTimeout)  # the stream opened, then nothing came
                 if not follow:
                     raise error from exc
             if not follow:
@@ -253,7 +264,7 @@ class TemplateBuildHook(JobsHook):
             yield from cursor.accept_snapshot(self.get_build(build_id, offset=cursor.next_offset))
             if cursor.done:
                 return
-            time.sleep(cursor.after_close(error))
+            time.sleep(cursor.after_close(error, quiet=quiet))
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the API key with an authenticated read-only call (``GET /v1/templates``)."""
@@ -302,6 +313,7 @@ class TemplateBuildHook(JobsHook):
         while True:
             call = self._logs_call(build_id, cursor.next_offset, follow)
             error: BaseException | None = None
+            quiet = False
             try:
                 async with core.astream(call) as response:
                     async for event in aiter_sse(response.aiter_lines()):
@@ -311,6 +323,7 @@ class TemplateBuildHook(JobsHook):
                                 return
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 error = core.map_stream_error(call, exc)
+                quiet = isinstance(exc, httpx.ReadTimeout)  # the stream opened, then nothing came
                 if not follow:
                     raise error from exc
             if not follow:
@@ -319,7 +332,7 @@ class TemplateBuildHook(JobsHook):
                 yield entry
             if cursor.done:
                 return
-            await asyncio.sleep(cursor.after_close(error))
+            await asyncio.sleep(cursor.after_close(error, quiet=quiet))
 
     async def atest_connection(self) -> tuple[bool, str]:
         """Async twin of :meth:`test_connection`."""

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from _spec import validate_apify_request
-from _support import APIFY_TOKEN, Recorder, apify_error, apify_ok
+from _support import APIFY_TOKEN, Recorder, apify_error, apify_ok, conn_json
 
 from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs.exceptions import (
@@ -244,3 +244,14 @@ def test_token_is_registered_with_airflows_secret_masker(recorder: Recorder) -> 
     recorder.default = apify_ok(RUN)
     hook(recorder).get_run("r1")
     assert APIFY_TOKEN not in str(redact(f"header was Bearer {APIFY_TOKEN}"))
+
+
+def test_a_token_pasted_with_spaces_is_masked_as_sent(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk._shared.secrets_masker.secrets_masker import redact
+
+    sent = "apify_api_PastedWithSpaces0123456789"
+    monkeypatch.setenv("AIRFLOW_CONN_APIFY_SPACES", conn_json("apify", f"  {sent}\n"))
+    recorder.default = apify_ok(RUN)
+    ApifyHook("apify_spaces", transport=recorder.transport()).get_run("r1")
+    assert recorder.last.headers["Authorization"] == f"Bearer {sent}"
+    assert sent not in str(redact(f"the header was Bearer {sent}"))

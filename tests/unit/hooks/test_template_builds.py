@@ -227,6 +227,36 @@ def test_stream_logs_gives_up_when_nothing_progresses(recorder: Recorder) -> Non
         list(hook(recorder).stream_logs("tb_1", max_reconnects=2))
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_quiet_build_does_not_use_up_the_reconnects(recorder: Recorder, mode: str) -> None:
+    """A healthy build that logs nothing for longer than the stream's read timeout: each quiet
+    stream ends in a ReadTimeout, the snapshot says it is still building; keep following."""
+    def quiet(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("quiet build", request=request)
+
+    def quiet_stream(request: httpx.Request) -> httpx.Response:
+        class Stream(httpx.SyncByteStream, httpx.AsyncByteStream):
+            def __iter__(self):  # type: ignore[no-untyped-def]
+                yield b": keep-alive\n\n"
+                quiet(request)
+
+            async def __aiter__(self):  # type: ignore[no-untyped-def]
+                yield b": keep-alive\n\n"
+                quiet(request)
+        return httpx.Response(200, stream=Stream(), headers={"content-type": "text/event-stream"})
+
+    recorder.responses = [quiet_stream, httpx.Response(200, json=snapshot("building", [], 0))] * 4 + [
+        httpx.Response(200, content=sse(entry(0), entry(1, "end")))]
+    h = hook(recorder)
+    if mode == "sync":
+        got = list(h.stream_logs("tb_1", max_reconnects=2))
+    else:
+        async def collect() -> list:
+            return [e async for e in h.astream_logs("tb_1", max_reconnects=2)]
+        got = asyncio.run(collect())
+    assert [e.offset for e in got] == [0, 1]
+
+
 def test_stream_logs_errors_before_the_stream(recorder: Recorder) -> None:
     recorder.default = httpx.Response(404, json=example("error_404_flat")["body"])
     with pytest.raises(NotFoundError):
