@@ -130,11 +130,11 @@ def _as_number(value: Any, key: str, conn_id: str, default: float, *, minimum: f
         return default
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond float range
         number = math.nan
     if isinstance(value, bool) or math.isnan(number) or number < minimum or math.isinf(number):
         raise JobsConfigError(
-            f"Connection '{conn_id}': extra '{key}' must be a number >= {minimum:g}, got {value!r}.",
+            f"Connection '{conn_id}': extra '{key}' must be a number >= {minimum:g}, got {value!r:.80}.",
             conn_id=conn_id,
         )
     return number

@@ -92,6 +92,8 @@ def test_timeouts_and_retries_from_extra() -> None:
         settings(read_timeout="fast")
     with pytest.raises(JobsConfigError, match="max_retries"):
         settings(max_retries=-1)
+    with pytest.raises(JobsConfigError, match="connect_timeout"):  # beyond float range: no OverflowError
+        settings(connect_timeout=10**400)
 
 
 def test_secret_never_shows() -> None:
