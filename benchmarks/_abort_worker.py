@@ -61,12 +61,13 @@ class FakeTI:
 
     def __init__(self, task_id: str, xcom: dict[str, Any] | None = None) -> None:
         self.dag_id, self.task_id, self.run_id, self.try_number = "bench", task_id, "manual__bench", 1
+        self.map_index = -1
         self.xcom = xcom or {}
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcom[key] = value
 
-    def xcom_pull(self, task_ids: Any = None, key: str = "return_value") -> Any:
+    def xcom_pull(self, task_ids: Any = None, key: str = "return_value", map_indexes: Any = None) -> Any:
         return self.xcom.get(key)
 
 
