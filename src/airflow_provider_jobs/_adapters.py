@@ -121,6 +121,7 @@ def _build() -> dict[str, JobAdapter[Any, Any]]:
         console_url=_apify_console,
         wait_spec=ApifyHook.run_wait_spec,
         stopping=lambda run: run.status == "ABORTING",
+        long_polls=True,
     )
     apify_build: JobAdapter[ApifyHook, ApifyBuild] = JobAdapter(
         kind="Apify build",
@@ -138,6 +139,7 @@ def _build() -> dict[str, JobAdapter[Any, Any]]:
         console_url=_apify_console,
         wait_spec=ApifyHook.build_wait_spec,
         stopping=lambda build: build.status == "ABORTING",
+        long_polls=True,
     )
     template_build: JobAdapter[TemplateBuildHook, TemplateBuildSnapshot] = JobAdapter(
         kind="template build",

@@ -105,6 +105,8 @@ class JobAdapter(Generic[H, J]):
     :param wait_spec: describe a wait (kind, id, statuses, poll interval...)
     :param stopping: whether a job that has not ended is already being aborted/cancelled
         (Apify ``ABORTING``, a template build with a cancel requested)
+    :param long_polls: the service holds a status request open until the job ends (Apify
+        ``waitForFinish``), so a wait needs no poll interval of its own
     """
 
     kind: str
@@ -122,6 +124,7 @@ class JobAdapter(Generic[H, J]):
     console_url: Callable[[H, J], str | None]
     wait_spec: Callable[..., Any]
     stopping: Callable[[J], bool] = field(default=_never_stopping)
+    long_polls: bool = False
 
     @property
     def conn_attr(self) -> str:

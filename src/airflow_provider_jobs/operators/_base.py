@@ -147,14 +147,17 @@ class JobLifecycleMixin:
         """Push the job id (and console URL) to XCom at once, and keep it for on_kill."""
         adapter = self.adapter
         self._job_id = adapter.job_id(job)
-        ti = context["ti"]
-        ti.xcom_push(key=adapter.xcom_key, value=self._job_id)
-        url = adapter.console_url(self.hook, job)
-        for link in getattr(self, "operator_extra_links", ()):
-            if url:
-                ti.xcom_push(key=link.xcom_key, value=url)
-        if url:
+        context["ti"].xcom_push(key=adapter.xcom_key, value=self._job_id)
+        if url := self._push_links(context, job):
             self.log.info("%s %s: %s", adapter.kind, self._job_id, url)
+
+    def _push_links(self, context: Context, job: Any) -> str | None:
+        """Push the job's console URL under each extra link's XCom key; return the URL."""
+        url = self.adapter.console_url(self.hook, job)
+        if url:
+            for link in getattr(self, "operator_extra_links", ()):
+                context["ti"].xcom_push(key=link.xcom_key, value=url)
+        return url
 
     def _job_id_from_xcom(self, context: Context) -> str | None:
         ti = context.get("ti")

@@ -38,6 +38,7 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
     """
 
     job_id_attr: ClassVar[str]
+    _links_pushed: bool = False
 
     def __init__(self, *, abort_on_timeout: bool = True, deferrable: bool = False, poke_interval: float = 30,
                  **kwargs: Any) -> None:
@@ -47,6 +48,12 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
 
     def _abort_enabled(self) -> bool:
         return bool(self.abort_on_timeout)
+
+    @property
+    def poll_interval(self) -> float | None:
+        """Pause between the deferred wait's status requests: ``poke_interval``, except for
+        services that long-poll (Apify), whose requests return as soon as the job ends."""
+        return None if self.adapter.long_polls else float(self.poke_interval)
 
     def _prepare(self, context: Context) -> str:
         self._job_id = getattr(self, self.job_id_attr)
@@ -71,6 +78,9 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
             job = self.adapter.watcher(self.hook, job_id, None).fetch(0)
         except NotFoundError as exc:
             raise AirflowFailException(str(exc)) from exc
+        if not self._links_pushed:  # the extra link works while the sensor waits, not only at the end
+            self._links_pushed = True
+            self._push_links(context, job)
         return self._judge(job)
 
     @fail_fast_on_bad_input
@@ -79,7 +89,12 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
         job_id = self._prepare(context)
         try:
             if self.deferrable:
-                done = self.poke(context)
+                try:
+                    done = self.poke(context)
+                except AirflowFailException as exc:  # what BaseSensorOperator.execute does, as it is bypassed here
+                    if self.soft_fail or getattr(self, "never_fail", False):
+                        raise AirflowSkipException(f"Skipping due to soft_fail/never_fail: {exc}") from exc
+                    raise
                 if done:
                     return done.xcom_value if isinstance(done, PokeReturnValue) else None
                 trigger = self._trigger(job_id, time.time() + self.timeout, abort_on_timeout=self.abort_on_timeout,
@@ -91,7 +106,9 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
             self._abort_once("the sensor timed out")
             raise
         except AirflowSkipException as exc:
-            if isinstance(exc.__cause__, AirflowSensorTimeout) or "timed out" in str(exc):
+            # soft_fail/never_fail turn a timeout into a skip: its own ("Sensor has timed out"), or
+            # execution_timeout landing inside a poke (the AirflowTaskTimeout is the cause)
+            if isinstance(exc.__cause__, (AirflowSensorTimeout, AirflowTaskTimeout)) or "timed out" in str(exc):
                 self._abort_once("the sensor timed out (soft_fail)")
             raise
 

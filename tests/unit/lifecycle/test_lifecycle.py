@@ -16,6 +16,7 @@ from airflow.sdk.exceptions import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
+    AirflowSkipException,
     AirflowTaskTimeout,
     TaskDeferralError,
     TaskDeferralTimeout,
@@ -510,6 +511,54 @@ def test_sensor_deferrable(job_kind: JobKind, api: Recorder) -> None:
     with pytest.raises(AirflowSensorTimeout):
         job_kind.sensor(deferrable=True).resume_execution("__fail__", {"error": "Trigger timeout"}, fake_context())
     assert len(aborts(api, job_kind)) == 1
+
+
+def test_soft_fail_skip_caused_by_execution_timeout_in_a_poke_still_aborts(job_kind: JobKind, api: Recorder) -> None:
+    """execution_timeout lands inside a (slow) poke: with soft_fail Airflow skips the sensor
+    (AirflowSkipException from the AirflowTaskTimeout); the job must not be left running."""
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.path == job_kind.abort_path:
+            return job_kind.response(job_kind.aborted)
+        raise AirflowTaskTimeout("Timeout, PID: 1")
+
+    api.default = server
+    with pytest.raises(AirflowSkipException):
+        job_kind.sensor(soft_fail=True, timeout=100, poke_interval=0.01).execute(fake_context())
+    assert len(aborts(api, job_kind)) == 1
+    with pytest.raises(AirflowSkipException):
+        opt_out = {"cancel_on_timeout" if job_kind.name == "template_build" else "abort_on_timeout": False}
+        job_kind.sensor(soft_fail=True, timeout=100, **opt_out).execute(fake_context())
+    assert len(aborts(api, job_kind)) == 1
+
+
+def test_deferrable_sensor_honours_soft_fail_on_a_bad_end_before_deferring(job_kind: JobKind, api: Recorder) -> None:
+    api.default = job_kind.response(job_kind.failed)
+    with pytest.raises(AirflowSkipException):
+        job_kind.sensor(deferrable=True, soft_fail=True).execute(fake_context())
+    with pytest.raises(AirflowFailException):
+        job_kind.sensor(deferrable=True).execute(fake_context())
+    assert not aborts(api, job_kind)
+
+
+def test_sensor_pushes_its_extra_link_while_it_waits(job_kind: JobKind, api: Recorder) -> None:
+    sensor = job_kind.sensor()
+    ctx = fake_context()
+    api.default = job_kind.response(job_kind.running)
+    assert sensor.poke(ctx) is False
+    links = [link.xcom_key for link in sensor.operator_extra_links]
+    if job_kind.name == "template_build":  # no console for template builds
+        assert not links
+    else:
+        assert links and all(ctx["pushed"][key].startswith("https://console.apify.com/actors/") for key in links)
+
+
+def test_deferred_sensor_polls_at_its_poke_interval_unless_the_service_long_polls(
+        job_kind: JobKind, api: Recorder) -> None:
+    api.default = job_kind.response(job_kind.running)
+    with pytest.raises(TaskDeferred) as exc:
+        job_kind.sensor(deferrable=True, poke_interval=300, timeout=1000).execute(fake_context())
+    expected = None if job_kind.adapter.long_polls else 300.0
+    assert exc.value.trigger.serialize()[1]["poll_interval"] == expected
 
 
 # ----------------------------------------------------------------- notifiers
