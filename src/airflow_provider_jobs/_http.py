@@ -378,15 +378,12 @@ class HttpCore:
             try:
                 return _Outcome(payload=call.decode(response.content) if call.decode else response.json())
             except JobsApiError as shape_error:  # valid JSON, wrong shape: retrying would not help
-                if call.idempotency is Idempotency.CREATE:  # ...but the job was created
-                    return _Outcome(error=self._created_unreadable(call, response, str(shape_error), attempt))
-                return _Outcome(error=shape_error)
+                if call.idempotency is not Idempotency.CREATE:
+                    return _Outcome(error=shape_error)
+                detail = str(shape_error)  # ...but a start's job exists: an unknown outcome, below
             except ValueError:
-                if call.idempotency is Idempotency.CREATE:
-                    detail = f"HTTP {status} with a body that is not valid JSON: {self._excerpt(response)}"
-                    return _Outcome(error=self._created_unreadable(call, response, detail, attempt))
                 detail = f"HTTP {status} with a body that is not valid JSON: {self._excerpt(response)}"
-                return self._unexpected(call, status, detail, attempt, response)
+            return self._unexpected(call, status, detail, attempt, response)
         if 300 <= status < 400:
             detail = f"HTTP {status} redirect refused (redirects are never followed, to keep the token on this host)"
             return _Outcome(error=self._error(UnexpectedResponseError, call, detail, attempt, status=status))
@@ -431,29 +428,26 @@ class HttpCore:
         error.__cause__ = exc
         return _Outcome(error=error, retry=should_retry_exception(exc, call.idempotency))
 
-    def _created_unreadable(self, call: Call, response: httpx.Response, detail: str, attempt: int) -> JobsApiError:
-        """A start answered 2xx with a body we cannot read: the job exists; never retry the start.
-        The id, if the raw body shows one, goes into the error so it can be found and aborted."""
-        job_id = _created_id(response)
-        error = self._error(StartOutcomeUnknownError, call, detail, attempt, status=response.status_code,
-                            request_id=response.headers.get("x-request-id"))
-        if job_id:
-            error.job_id = job_id
-            error.args = (f"{error.args[0]} The answer names the job {job_id}.",)
-        return error
-
     def _unexpected(
         self, call: Call, status: int, detail: str, attempt: int, response: httpx.Response
     ) -> _Outcome:
-        cls: type[JobsApiError] = UnexpectedResponseError
-        if call.idempotency is Idempotency.CREATE:
-            cls = StartOutcomeUnknownError
+        """A success status with a body that cannot be read. For a start, the job exists anyway: an
+        unknown outcome (never retried) carrying the id when the raw body shows one, so that the
+        job can be found and aborted."""
         request_id = response.headers.get("x-request-id")
-        error = self._error(cls, call, detail, attempt, status=status, request_id=request_id)
+        if call.idempotency is Idempotency.CREATE:
+            job_id = _created_id(response)
+            if job_id:
+                detail += f" (the answer names the job {job_id})"
+            error = self._error(StartOutcomeUnknownError, call, detail, attempt, status=status,
+                                request_id=request_id, job_id=job_id or call.job_id)
+            return _Outcome(error=error)
+        error = self._error(UnexpectedResponseError, call, detail, attempt, status=status, request_id=request_id)
         return _Outcome(error=error, retry=call.idempotency is Idempotency.SAFE)
 
     def _error(
-        self, cls: type[JobsApiError], call: Call, detail: str, attempt: int, **fields: Any
+        self, cls: type[JobsApiError], call: Call, detail: str, attempt: int, *, job_id: str | None = None,
+        **fields: Any,
     ) -> JobsApiError:
         status = fields.get("status")
         message = f"{call.action} failed on connection '{self.settings.conn_id}': {detail}"
@@ -469,7 +463,7 @@ class HttpCore:
             message += " " + _HINTS[status].format(conn_id=self.settings.conn_id, what=call.what)
         return cls(
             self._scrub(message),
-            job_id=call.job_id,
+            job_id=job_id or call.job_id,
             conn_id=self.settings.conn_id,
             method=call.method,
             path=call.path,
