@@ -235,12 +235,12 @@ class JobLifecycleMixin:
             job_id=job_id, conn_id=self.conn_id, end_time=end_time, abort_on_timeout=abort_on_timeout,
             abort_on_kill=abort_on_kill, gracefully=self._abort_options.gracefully,
             reason=self._abort_options.reason, poll_interval=getattr(self, "poll_interval", None),
-            not_found_grace=not_found_grace, stream_logs=self._log_line() is not None,
+            not_found_grace=not_found_grace, stream_logs=self.log_line() is not None,
         )
 
-    def _log_line(self) -> Any:
-        log_line = getattr(self, "log_line", None)
-        return log_line() if callable(log_line) else None
+    def log_line(self) -> Any:
+        """Where job log lines go while waiting (``None``: nowhere)."""
+        return None
 
 
 class JobOperator(JobLifecycleMixin, BaseOperator):
@@ -282,10 +282,6 @@ class JobOperator(JobLifecycleMixin, BaseOperator):
     def start_job(self, hook: Any, context: Context) -> Any:
         """Start the job and return it (as the start answered)."""
         raise NotImplementedError
-
-    def log_line(self) -> Any:
-        """Where job log lines go while waiting (``None``: nowhere)."""
-        return None
 
     # ------------------------------------------------------------- execute
     def _abort_enabled(self) -> bool:

@@ -114,7 +114,6 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None, **_: Any) -> Any:
         """Resume after the trigger."""
-        self._prepare(context)
         done, payload = self._complete(event, context, fail=AirflowFailException, timeout=AirflowSensorTimeout)
         if done:
             return payload
