@@ -23,6 +23,26 @@ class StatusEnum(str, enum.Enum):
         return str(self.value)
 
 
+class JobStatusEnum(StatusEnum):
+    """A job's status whose members know whether they end the job (sets given by :meth:`define_sets`)."""
+
+    @classmethod
+    def define_sets(cls, terminal: Iterable[str], success: Iterable[str]) -> StatusSets:
+        """Build this enum's terminal and success sets (see :meth:`StatusSets.of`) and return them."""
+        sets = _JOB_STATUS_SETS[cls] = StatusSets.of(terminal, success)
+        return sets
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for a status that ends the job."""
+        return _JOB_STATUS_SETS[type(self)].is_terminal(self)
+
+    @property
+    def is_success(self) -> bool:
+        """True for the successful end."""
+        return _JOB_STATUS_SETS[type(self)].is_success(self)
+
+
 def coerce_status(enum_cls: type[E], value: Any) -> E | str:
     """Return the enum member for ``value``; keep an unknown string as is and warn once.
 
@@ -41,6 +61,9 @@ def coerce_status(enum_cls: type[E], value: Any) -> E | str:
             _WARNED.add(key)
             log.warning("Unknown %s %r: treated as not terminal.", enum_cls.__name__, value)
         return value
+
+
+_JOB_STATUS_SETS: dict[type[JobStatusEnum], StatusSets] = {}
 
 
 @dataclass(frozen=True)

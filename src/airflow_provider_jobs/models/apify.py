@@ -13,12 +13,12 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from airflow_provider_jobs.models._base import ApiModel, StatusEnum, StatusSets, coerce_status
+from airflow_provider_jobs.models._base import ApiModel, JobStatusEnum, coerce_status
 
 DEFAULT_CONSOLE_URL = "https://console.apify.com"
 
 
-class ApifyJobStatus(StatusEnum):
+class ApifyJobStatus(JobStatusEnum):
     """Status of an Apify run or build (both share one lifecycle)."""
 
     READY = "READY"
@@ -30,18 +30,8 @@ class ApifyJobStatus(StatusEnum):
     ABORTING = "ABORTING"
     ABORTED = "ABORTED"
 
-    @property
-    def is_terminal(self) -> bool:
-        """True for a status that ends the job (in :data:`APIFY_TERMINAL`)."""
-        return self in APIFY_TERMINAL
 
-    @property
-    def is_success(self) -> bool:
-        """True for the successful end (in :data:`APIFY_SUCCESS`)."""
-        return self in APIFY_SUCCESS
-
-
-APIFY_STATUSES = StatusSets.of(
+APIFY_STATUSES = ApifyJobStatus.define_sets(
     terminal={
         ApifyJobStatus.SUCCEEDED,
         ApifyJobStatus.FAILED,

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from airflow_provider_jobs.models._base import ApiModel, StatusEnum, StatusSets, coerce_status
+from airflow_provider_jobs.models._base import ApiModel, JobStatusEnum, StatusEnum, coerce_status
 
 
-class TemplateBuildStatus(StatusEnum):
+class TemplateBuildStatus(JobStatusEnum):
     """Status of a template build. There is no "cancelling": a pending cancel is a live status
     with ``cancel_requested_at`` set."""
 
@@ -24,18 +24,8 @@ class TemplateBuildStatus(StatusEnum):
     ERROR = "error"
     CANCELLED = "cancelled"
 
-    @property
-    def is_terminal(self) -> bool:
-        """True for a status that ends the build (in :data:`TEMPLATE_BUILD_TERMINAL`)."""
-        return self in TEMPLATE_BUILD_TERMINAL
 
-    @property
-    def is_success(self) -> bool:
-        """True for the successful end (in :data:`TEMPLATE_BUILD_SUCCESS`)."""
-        return self in TEMPLATE_BUILD_SUCCESS
-
-
-TEMPLATE_BUILD_STATUSES = StatusSets.of(
+TEMPLATE_BUILD_STATUSES = TemplateBuildStatus.define_sets(
     terminal={TemplateBuildStatus.READY, TemplateBuildStatus.ERROR, TemplateBuildStatus.CANCELLED},
     success={TemplateBuildStatus.READY},
 )
