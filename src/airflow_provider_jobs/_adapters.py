@@ -105,41 +105,27 @@ def _build() -> dict[str, JobAdapter[Any, Any]]:
 
     assert ApifyHook.default_conn_name == APIFY_DEFAULT_CONN_ID
     assert TemplateBuildHook.default_conn_name == TEMPLATE_BUILDS_DEFAULT_CONN_ID
-    apify_run: JobAdapter[ApifyHook, ApifyRun] = JobAdapter(
-        kind="Apify run",
-        xcom_key=RUN_ID_KEY,
-        verb="abort",
-        hook_class=ApifyHook,
-        statuses=APIFY_STATUSES,
-        watcher=lambda hook, job_id, _log: _ApifyWatcher(hook, job_id, runs=True),
+    def apify(kind: str, xcom_key: str, *, runs: bool, **specific: Any) -> JobAdapter[ApifyHook, Any]:
+        """Runs and builds share the API's statuses, ids, console links and long poll."""
+        return JobAdapter(
+            kind=kind, xcom_key=xcom_key, verb="abort", hook_class=ApifyHook, statuses=APIFY_STATUSES,
+            watcher=lambda hook, job_id, _log: _ApifyWatcher(hook, job_id, runs=runs),
+            job_id=lambda job: job.id, status=lambda job: job.status, summary=_apify_summary,
+            console_url=_apify_console, stopping=lambda job: job.status == "ABORTING", long_polls=True,
+            **specific,
+        )
+
+    apify_run: JobAdapter[ApifyHook, ApifyRun] = apify(
+        "Apify run", RUN_ID_KEY, runs=True,
         abort=lambda hook, job_id, opts: hook.abort_run(job_id, gracefully=opts.gracefully),
         aabort=lambda hook, job_id, opts: hook.aabort_run(job_id, gracefully=opts.gracefully),
-        job_id=lambda run: run.id,
-        status=lambda run: run.status,
-        detail=lambda run: run.status_message,
-        summary=_apify_summary,
-        console_url=_apify_console,
-        wait_spec=ApifyHook.run_wait_spec,
-        stopping=lambda run: run.status == "ABORTING",
-        long_polls=True,
+        detail=lambda run: run.status_message, wait_spec=ApifyHook.run_wait_spec,
     )
-    apify_build: JobAdapter[ApifyHook, ApifyBuild] = JobAdapter(
-        kind="Apify build",
-        xcom_key=BUILD_ID_KEY,
-        verb="abort",
-        hook_class=ApifyHook,
-        statuses=APIFY_STATUSES,
-        watcher=lambda hook, job_id, _log: _ApifyWatcher(hook, job_id, runs=False),
+    apify_build: JobAdapter[ApifyHook, ApifyBuild] = apify(
+        "Apify build", BUILD_ID_KEY, runs=False,
         abort=lambda hook, job_id, _opts: hook.abort_build(job_id),
         aabort=lambda hook, job_id, _opts: hook.aabort_build(job_id),
-        job_id=lambda build: build.id,
-        status=lambda build: build.status,
-        detail=lambda build: None,
-        summary=_apify_summary,
-        console_url=_apify_console,
-        wait_spec=ApifyHook.build_wait_spec,
-        stopping=lambda build: build.status == "ABORTING",
-        long_polls=True,
+        detail=lambda build: None, wait_spec=ApifyHook.build_wait_spec,
     )
     template_build: JobAdapter[TemplateBuildHook, TemplateBuildSnapshot] = JobAdapter(
         kind="template build",
