@@ -33,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import airflow_env, quiet_logging  # noqa: E402
+from _common import fake_context as context  # noqa: E402
 
 airflow_env()
 quiet_logging()
@@ -54,26 +55,6 @@ ACTOR = "bench~forever"
 def emit(kind: str, **fields: Any) -> None:
     """Print one protocol line."""
     print("BENCH " + json.dumps({"kind": kind, **fields}), flush=True)
-
-
-class FakeTI:
-    """The task instance methods the provider calls (XCom in a dict)."""
-
-    def __init__(self, task_id: str, xcom: dict[str, Any] | None = None) -> None:
-        self.dag_id, self.task_id, self.run_id, self.try_number = "bench", task_id, "manual__bench", 1
-        self.map_index = -1
-        self.xcom = xcom or {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
-
-    def xcom_pull(self, task_ids: Any = None, key: str = "return_value", map_indexes: Any = None) -> Any:
-        return self.xcom.get(key)
-
-
-def context(task_id: str, xcom: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A minimal task context."""
-    return {"ti": FakeTI(task_id, xcom), "run_id": "manual__bench"}
 
 
 class BenchRunOperator(ApifyRunActorOperator):

@@ -305,3 +305,27 @@ def base_commit_available() -> bool:
     """True if :data:`BASE_COMMIT` is in this clone's history."""
     return subprocess.run(["git", "cat-file", "-e", f"{BASE_COMMIT}^{{commit}}"], cwd=ROOT,
                           capture_output=True).returncode == 0
+
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"}
+"""Apify's terminal statuses, for the raw-httpx baselines (which use no provider code)."""
+
+
+class FakeTI:
+    """The task instance methods the provider calls (XCom in a dict)."""
+
+    def __init__(self, task_id: str, xcom: dict[str, Any] | None = None) -> None:
+        self.dag_id, self.task_id, self.run_id, self.try_number = "bench", task_id, "manual__bench", 1
+        self.map_index = -1
+        self.xcom = xcom or {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+    def xcom_pull(self, task_ids: Any = None, key: str = "return_value", map_indexes: Any = None) -> Any:
+        return self.xcom.get(key)
+
+
+def fake_context(task_id: str, xcom: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A minimal task context."""
+    return {"ti": FakeTI(task_id, xcom), "run_id": "manual__bench"}

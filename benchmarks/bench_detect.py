@@ -30,7 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
+    TERMINAL,
     EmulatorProcess,
+    FakeTI,
     airflow_env,
     iso_to_monotonic,
     print_rows,
@@ -45,23 +47,9 @@ quiet_logging()
 
 JOBS = 20
 GOAL_S = 1.0
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"}
 SIM_SPEEDUP = 50.0
 """The 60 s poller runs on a clock this much faster."""
 
-
-class FakeTI:
-    """XCom in a dict."""
-
-    def __init__(self, task_id: str) -> None:
-        self.dag_id, self.task_id, self.run_id, self.try_number = "bench", task_id, "manual__bench", 1
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
-
-    def xcom_pull(self, task_ids: Any = None, key: str = "return_value", map_indexes: Any = None) -> Any:
-        return self.xcom.get(key)
 
 
 def _threads(targets: list[Any]) -> None:

@@ -28,7 +28,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
+    TERMINAL,
     EmulatorProcess,
+    FakeTI,
     airflow_env,
     print_rows,
     quiet_logging,
@@ -42,21 +44,7 @@ quiet_logging()
 JOBS = 10
 WINDOW = float(os.environ.get("BENCH_REQUESTS_WINDOW", "65"))
 GOAL = 1.1
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"}
 
-
-class FakeTI:
-    """XCom in a dict."""
-
-    def __init__(self, task_id: str) -> None:
-        self.dag_id, self.task_id, self.run_id, self.try_number = "bench", task_id, "manual__bench", 1
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
-
-    def xcom_pull(self, task_ids: Any = None, key: str = "return_value", map_indexes: Any = None) -> Any:
-        return self.xcom.get(key)
 
 
 def per_job(emu: EmulatorProcess, run_ids: list[str], t0: float, t1: float) -> dict[str, Any]:

@@ -231,12 +231,13 @@ def detect_section(d: dict[str, Any]) -> str:
 From the moment a job turns terminal (its scripted `finishedAt`, mapped onto the monotonic
 clock) to the wait returning, {d['jobs_per_group']} jobs per group ending at random moments. Ours
 holds a `waitForFinish` long poll (the emulator answers at the end, as Apify does: a held
-request sleeps until its job's scheduled end or an abort). Baselines are plain `GET` + `sleep` loops with raw httpx: every 5 s (run for real, in
-the background of the other groups) and every 60 s, **simulated on a clock {d['sim_speedup']:.0f}x
-faster** (an emulator at time scale 1/{d['sim_speedup']:.0f}, a 1.2 s poll period, jobs of 10-70
-emulated s; latencies multiplied back by {d['sim_speedup']:.0f}). With the job's end uniformly
-placed in a poll period the expected latency is P/2 (5 s: p50 2.5 s, p99 4.95 s; 60 s: p50 30 s,
-p99 59.4 s), which the samples match within their spread.
+request sleeps until its job's scheduled end or an abort). Baselines are plain `GET` + `sleep`
+loops with raw httpx: every 5 s (run for real, in the background of the other groups) and
+every 60 s, **simulated on a clock {d['sim_speedup']:.0f}x faster** (an emulator at time scale
+1/{d['sim_speedup']:.0f}, a 1.2 s poll period, jobs of 10-70 emulated s; latencies multiplied back
+by {d['sim_speedup']:.0f}). With the job's end uniformly placed in a poll period the expected
+latency is P/2 (5 s: p50 2.5 s, p99 4.95 s; 60 s: p50 30 s, p99 59.4 s), which the samples
+match within their spread.
 
 {table(rows)}
 """
@@ -448,7 +449,8 @@ def proposals(r: dict[str, Any]) -> str:
                 "first poll only when another long poll returned (up to 60 s while jobs run); now a long poll that "
                 "finds the lane full for `_http.OVERFLOW_WAIT` (5 s) is sent without `waitForFinish` on the "
                 "short-call pool, so such a wait notices its job's end within ~5 s "
-                "(`tests/reliability/test_load.py::test_waits_beyond_the_long_poll_lane_poll_plainly_instead_of_queueing`). "
+                "(`tests/reliability/test_load.py::"
+                "test_waits_beyond_the_long_poll_lane_poll_plainly_instead_of_queueing`). "
                 "The lane stays at 512 because each long poll is an open socket and a default `ulimit -n` of 1,024 "
                 f"is common. Memory is not the limit: {w['rss_added_mb'] * 1024 / scale['n']:.0f} KB of RSS per wait.")
     if calls:
