@@ -79,7 +79,7 @@ def seconds(value: timedelta | float | int | None) -> float | None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def fail_fast_on_bad_input(execute: F) -> F:
+def no_retry_when_pointless_or_harmful(execute: F) -> F:
     """Fail without Airflow's retries where a retry cannot help or would do harm.
 
     * An argument refused before any request: a retry with the same (rendered) input would fail
@@ -287,7 +287,7 @@ class JobOperator(JobLifecycleMixin, BaseOperator):
     def _abort_enabled(self) -> bool:
         return bool(self.abort_on_kill)
 
-    @fail_fast_on_bad_input
+    @no_retry_when_pointless_or_harmful
     def execute(self, context: Context) -> Any:
         """Start (or adopt) the job, push its id, then wait or defer."""
         self._abort_options = self.abort_options(context)
@@ -467,7 +467,7 @@ class JobAbortOperator(JobLifecycleMixin, BaseOperator):
         """How to abort (graceful abort, cancel reason)."""
         return AbortOptions()
 
-    @fail_fast_on_bad_input
+    @no_retry_when_pointless_or_harmful
     def execute(self, context: Context) -> dict[str, Any]:
         """Send the abort/cancel, optionally wait for the end, return the job's summary."""
         adapter = self.adapter

@@ -24,7 +24,7 @@ from airflow.sdk.exceptions import (
 
 from airflow_provider_jobs.exceptions import NotFoundError
 from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, Outcome, decide
-from airflow_provider_jobs.operators._base import JobLifecycleMixin, fail_fast_on_bad_input
+from airflow_provider_jobs.operators._base import JobLifecycleMixin, no_retry_when_pointless_or_harmful
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -83,7 +83,7 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
             self._push_links(context, job)
         return self._judge(job)
 
-    @fail_fast_on_bad_input
+    @no_retry_when_pointless_or_harmful
     def execute(self, context: Context) -> Any:
         """Poke (or defer); abort the job if the sensor times out."""
         job_id = self._prepare(context)
