@@ -40,24 +40,6 @@ PYTHON = sys.executable
 BASE_COMMIT = "a6195b19ad52076ca964ae63b994c43985c9a17e"
 """The commit before the performance fixes: the 'before' column of before/after figures."""
 
-FIXED_FILES = (
-    "src/airflow_provider_jobs/models/_base.py",
-    "src/airflow_provider_jobs/models/__init__.py",
-    "src/airflow_provider_jobs/models/apify.py",
-    "src/airflow_provider_jobs/models/template_builds.py",
-    "src/airflow_provider_jobs/_adapters.py",
-    "src/airflow_provider_jobs/operators/apify.py",
-    "src/airflow_provider_jobs/operators/template_builds.py",
-    "src/airflow_provider_jobs/sensors/apify.py",
-    "src/airflow_provider_jobs/sensors/template_builds.py",
-    "src/airflow_provider_jobs/notifications/apify.py",
-    "src/airflow_provider_jobs/notifications/template_builds.py",
-    "src/airflow_provider_jobs/triggers/apify.py",
-    "src/airflow_provider_jobs/triggers/template_builds.py",
-    "src/airflow_provider_jobs/links/apify.py",
-    "src/airflow_provider_jobs/__init__.py",
-)
-"""Files the benchmark owner may change to fix a performance cause; only these are reverted for 'before'."""
 
 
 # ---------------------------------------------------------------------------- environment
@@ -280,22 +262,21 @@ def print_rows(title: str, rows: Sequence[Sequence[Any]]) -> None:
 
 # ---------------------------------------------------------------------------- before/after trees
 def source_tree(label: str, *, before: bool, compiled: bool, parent: Path) -> Path:
-    """Copy ``src`` into ``parent/label``; with ``before``, files in :data:`FIXED_FILES` come from
-    :data:`BASE_COMMIT`. With ``compiled``, byte-compile the copy (as ``pip install`` does).
+    """Copy the package into ``parent/label``: the working tree, or with ``before`` the whole package as
+    it was at :data:`BASE_COMMIT` (the code has been restructured since, so files cannot be mixed).
+    With ``compiled``, byte-compile the copy (as ``pip install`` does).
 
     Returns the directory to put first on ``PYTHONPATH``.
     """
     dest = parent / label
-    shutil.copytree(SRC / "airflow_provider_jobs", dest / "airflow_provider_jobs",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     if before:
-        for rel in FIXED_FILES:
-            target = dest / Path(rel).relative_to("src")
-            shown = subprocess.run(["git", "show", f"{BASE_COMMIT}:{rel}"], cwd=ROOT, capture_output=True)
-            if shown.returncode == 0:
-                target.write_bytes(shown.stdout)
-            elif target.exists():  # the file did not exist before the fixes
-                target.unlink()
+        dest.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", BASE_COMMIT, "src/airflow_provider_jobs"], cwd=ROOT,
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "--strip-components=1", "-C", str(dest)], input=archive, check=True)
+    else:
+        shutil.copytree(SRC / "airflow_provider_jobs", dest / "airflow_provider_jobs",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     if compiled:
         subprocess.run([PYTHON, "-m", "compileall", "-q", str(dest)], check=True)
     return dest

@@ -214,7 +214,7 @@ def breakdown(emu: EmulatorProcess, samples: int = 10) -> dict[str, Any]:
     import httpx
     import httpx._transports.default as transport_module
 
-    from airflow_provider_jobs._adapters import APIFY_RUN
+    from airflow_provider_jobs.lifecycle import APIFY_RUN
     from airflow_provider_jobs.hooks.apify import ApifyHook
     from airflow_provider_jobs.lifecycle import abort_quietly
 

@@ -11,7 +11,7 @@ from _load import abort_behind_long_polls, abort_storm, trigger_fleet
 from _rel import FOREVER
 
 from airflow_provider_jobs import _http
-from airflow_provider_jobs._adapters import APIFY_RUN
+from airflow_provider_jobs.lifecycle import APIFY_RUN
 from airflow_provider_jobs.emulator import Timeline
 from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.lifecycle import aabort_quietly

@@ -16,11 +16,9 @@ from airflow_provider_jobs._validation import (
     validate_job_id,
     validate_wait_seconds,
 )
-from airflow_provider_jobs._wait import WaitSpec, await_until_terminal, wait_until_terminal
 from airflow_provider_jobs.exceptions import AuthError, InvalidIdError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
 from airflow_provider_jobs.models.apify import (
-    APIFY_STATUSES,
     DEFAULT_CONSOLE_URL,
     ApifyBuild,
     ApifyJobStatus,
@@ -292,8 +290,9 @@ class ApifyHook(JobsHook):
         :param not_found_grace: seconds during which a 404 is taken as replication lag
         :raises JobWaitTimeout: the run was still active at the deadline
         """
-        spec = self.run_wait_spec(run_id, timeout, not_found_grace)
-        return wait_until_terminal(spec, lambda budget: self.get_run(run_id, long_poll_seconds(budget)))
+        from airflow_provider_jobs.lifecycle.apify import APIFY_RUN  # the lifecycle's wait, offered on the hook
+
+        return APIFY_RUN.watch(self, run_id).wait_end(timeout, not_found_grace=not_found_grace)
 
     # ----------------------------------------------------------------- builds
     def get_build(self, build_id: str, wait_for_finish: float | None = None) -> ApifyBuild:
@@ -348,8 +347,9 @@ class ApifyHook(JobsHook):
         :param not_found_grace: seconds during which a 404 is taken as replication lag
         :raises JobWaitTimeout: the build was still active at the deadline
         """
-        spec = self.build_wait_spec(build_id, timeout, not_found_grace)
-        return wait_until_terminal(spec, lambda budget: self.get_build(build_id, long_poll_seconds(budget)))
+        from airflow_provider_jobs.lifecycle.apify import APIFY_BUILD  # the lifecycle's wait, offered on the hook
+
+        return APIFY_BUILD.watch(self, build_id).wait_end(timeout, not_found_grace=not_found_grace)
 
     # ------------------------------------------------------------------ other
     def get_user(self) -> ApifyUser:
@@ -404,8 +404,9 @@ class ApifyHook(JobsHook):
 
     async def await_for_run(self, run_id: str, timeout: float | None, *, not_found_grace: float = 0.0) -> ApifyRun:
         """Async twin of :meth:`wait_for_run`."""
-        spec = self.run_wait_spec(run_id, timeout, not_found_grace)
-        return await await_until_terminal(spec, lambda budget: self.aget_run(run_id, long_poll_seconds(budget)))
+        from airflow_provider_jobs.lifecycle.apify import APIFY_RUN
+
+        return await APIFY_RUN.watch(self, run_id).await_end(timeout, not_found_grace=not_found_grace)
 
     async def aget_build(self, build_id: str, wait_for_finish: float | None = None) -> ApifyBuild:
         """Async twin of :meth:`get_build`."""
@@ -440,8 +441,9 @@ class ApifyHook(JobsHook):
         self, build_id: str, timeout: float | None, *, not_found_grace: float = 0.0
     ) -> ApifyBuild:
         """Async twin of :meth:`wait_for_build`."""
-        spec = self.build_wait_spec(build_id, timeout, not_found_grace)
-        return await await_until_terminal(spec, lambda budget: self.aget_build(build_id, long_poll_seconds(budget)))
+        from airflow_provider_jobs.lifecycle.apify import APIFY_BUILD
+
+        return await APIFY_BUILD.watch(self, build_id).await_end(timeout, not_found_grace=not_found_grace)
 
     async def aget_user(self) -> ApifyUser:
         """Async twin of :meth:`get_user`."""
@@ -453,22 +455,3 @@ class ApifyHook(JobsHook):
             return True, self._connected(await self.aget_user())
         except Exception as exc:
             return False, str(exc)
-
-    # ---------------------------------------------------------------- waiting
-    @staticmethod
-    def run_wait_spec(run_id: str, timeout: float | None, not_found_grace: float = 0.0) -> WaitSpec[ApifyRun]:
-        """Describe the wait for a run (shared by the hook, the lifecycle and the triggers)."""
-        return WaitSpec(
-            kind="Apify run", job_id=validate_job_id(run_id, RUN_ID), statuses=APIFY_STATUSES,
-            status_of=lambda run: run.status, timeout=validate_wait_seconds(timeout, "timeout"),
-            poll_interval=0.1, not_found_grace=not_found_grace,
-        )
-
-    @staticmethod
-    def build_wait_spec(build_id: str, timeout: float | None, not_found_grace: float = 0.0) -> WaitSpec[ApifyBuild]:
-        """Describe the wait for a build."""
-        return WaitSpec(
-            kind="Apify build", job_id=validate_job_id(build_id, BUILD_ID), statuses=APIFY_STATUSES,
-            status_of=lambda build: build.status, timeout=validate_wait_seconds(timeout, "timeout"),
-            poll_interval=0.1, not_found_grace=not_found_grace,
-        )

@@ -17,12 +17,10 @@ from airflow_provider_jobs._connection import ServiceInfo
 from airflow_provider_jobs._http import Call
 from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._sse import SSEEvent, aiter_sse, iter_sse
-from airflow_provider_jobs._validation import show_value, validate_job_id, validate_reason, validate_wait_seconds
-from airflow_provider_jobs._wait import WaitSpec, await_until_terminal, wait_until_terminal
+from airflow_provider_jobs._validation import show_value, validate_job_id, validate_reason
 from airflow_provider_jobs.exceptions import InvalidIdError, JobsApiError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
 from airflow_provider_jobs.models.template_builds import (
-    TEMPLATE_BUILD_STATUSES,
     TemplateBuild,
     TemplateBuildLogEntry,
     TemplateBuildSnapshot,
@@ -77,6 +75,7 @@ class _LogCursor:
         if fresh:
             self.next_offset = fresh[-1].offset + 1
             self.progressed = True
+        self.next_offset = max(self.next_offset, snapshot.next_offset)
         self.done = snapshot.build.is_terminal
         return fresh
 
@@ -218,14 +217,10 @@ class TemplateBuildHook(JobsHook):
         :param not_found_grace: seconds during which a 404 is taken as replication lag
         :raises JobWaitTimeout: the build was still active at the deadline
         """
-        spec, cursor = self._wait_parts(build_id, timeout, poll_interval, not_found_grace)
+        from airflow_provider_jobs.lifecycle.template_builds import TEMPLATE_BUILD  # the lifecycle's wait
 
-        def fetch(_budget: float | None) -> TemplateBuildSnapshot:
-            snap = self.get_build(build_id, offset=cursor.next_offset)
-            cursor.accept_snapshot(snap)
-            return snap
-
-        return wait_until_terminal(spec, fetch).build
+        watch = TEMPLATE_BUILD.watch(self, build_id)
+        return watch.wait_end(timeout, poll_interval=poll_interval, not_found_grace=not_found_grace).build
 
     def stream_logs(
         self, build_id: str, offset: int | None = None, follow: bool = True, *, max_reconnects: int = 5
@@ -294,14 +289,10 @@ class TemplateBuildHook(JobsHook):
         self, build_id: str, timeout: float | None, *, poll_interval: float = 2.0, not_found_grace: float = 0.0
     ) -> TemplateBuild:
         """Async twin of :meth:`wait_for_build`."""
-        spec, cursor = self._wait_parts(build_id, timeout, poll_interval, not_found_grace)
+        from airflow_provider_jobs.lifecycle.template_builds import TEMPLATE_BUILD
 
-        async def fetch(_budget: float | None) -> TemplateBuildSnapshot:
-            snap = await self.aget_build(build_id, offset=cursor.next_offset)
-            cursor.accept_snapshot(snap)
-            return snap
-
-        return (await await_until_terminal(spec, fetch)).build
+        watch = TEMPLATE_BUILD.watch(self, build_id)
+        return (await watch.await_end(timeout, poll_interval=poll_interval, not_found_grace=not_found_grace)).build
 
     async def astream_logs(
         self, build_id: str, offset: int | None = None, follow: bool = True, *, max_reconnects: int = 5
@@ -340,25 +331,6 @@ class TemplateBuildHook(JobsHook):
             return True, self._connected(await self.alist_templates(limit=1))
         except Exception as exc:
             return False, str(exc)
-
-    # ---------------------------------------------------------------- waiting
-    @staticmethod
-    def build_wait_spec(
-        build_id: str, timeout: float | None, poll_interval: float = 2.0, not_found_grace: float = 0.0
-    ) -> WaitSpec[TemplateBuildSnapshot]:
-        """Describe the wait for a template build (shared by the hook, the lifecycle and triggers)."""
-        return WaitSpec(
-            kind="template build", job_id=validate_job_id(build_id, BUILD_ID), statuses=TEMPLATE_BUILD_STATUSES,
-            status_of=lambda snap: snap.build.status, timeout=validate_wait_seconds(timeout, "timeout"),
-            poll_interval=validate_wait_seconds(poll_interval, "poll_interval") or 0.0,
-            not_found_grace=not_found_grace,
-        )
-
-    def _wait_parts(
-        self, build_id: str, timeout: float | None, poll_interval: float, not_found_grace: float
-    ) -> tuple[WaitSpec[TemplateBuildSnapshot], _LogCursor]:
-        spec = self.build_wait_spec(build_id, timeout, poll_interval, not_found_grace)
-        return spec, _LogCursor(spec.job_id, 0, 0)
 
 
 def _offset(value: Any) -> int:

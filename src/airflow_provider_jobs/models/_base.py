@@ -27,9 +27,9 @@ class JobStatusEnum(StatusEnum):
     """A job's status whose members know whether they end the job (sets given by :meth:`define_sets`)."""
 
     @classmethod
-    def define_sets(cls, terminal: Iterable[str], success: Iterable[str]) -> StatusSets:
-        """Build this enum's terminal and success sets (see :meth:`StatusSets.of`) and return them."""
-        sets = _JOB_STATUS_SETS[cls] = StatusSets.of(terminal, success)
+    def define_sets(cls, terminal: Iterable[str], success: Iterable[str], stopping: Iterable[str] = ()) -> StatusSets:
+        """Build this enum's terminal, success and stopping sets (see :meth:`StatusSets.of`) and return them."""
+        sets = _JOB_STATUS_SETS[cls] = StatusSets.of(terminal, success, stopping)
         return sets
 
     @property
@@ -68,18 +68,25 @@ _JOB_STATUS_SETS: dict[type[JobStatusEnum], StatusSets] = {}
 
 @dataclass(frozen=True)
 class StatusSets:
-    """The terminal and success statuses of one job kind."""
+    """The terminal, success and stopping statuses of one job kind.
+
+    *Stopping* statuses are not terminal but say the job is about to end without success (Apify
+    ``ABORTING``, ``TIMING-OUT``): a retry must not adopt such a job.
+    """
 
     terminal: frozenset[str]
     success: frozenset[str]
+    stopping: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, terminal: Iterable[str], success: Iterable[str]) -> StatusSets:
-        """Build the sets; every success status must be terminal."""
-        t, s = frozenset(terminal), frozenset(success)
+    def of(cls, terminal: Iterable[str], success: Iterable[str], stopping: Iterable[str] = ()) -> StatusSets:
+        """Build the sets; every success status must be terminal, no stopping status terminal."""
+        t, s, st = frozenset(terminal), frozenset(success), frozenset(stopping)
         if not s <= t:
             raise ValueError("every success status must be terminal")
-        return cls(t, s)
+        if st & t:
+            raise ValueError("a stopping status cannot be terminal")
+        return cls(t, s, st)
 
     def is_terminal(self, status: str | None) -> bool:
         """Return True if ``status`` ends the job."""
@@ -88,6 +95,10 @@ class StatusSets:
     def is_success(self, status: str | None) -> bool:
         """Return True if ``status`` is a successful end."""
         return status in self.success
+
+    def is_stopping(self, status: str | None) -> bool:
+        """Return True if ``status`` says the job is about to end without success."""
+        return status in self.stopping
 
 
 class ApiModel(BaseModel):

@@ -39,6 +39,7 @@ APIFY_STATUSES = ApifyJobStatus.define_sets(
         ApifyJobStatus.ABORTED,
     },
     success={ApifyJobStatus.SUCCEEDED},
+    stopping={ApifyJobStatus.ABORTING, ApifyJobStatus.TIMING_OUT},
 )
 APIFY_TERMINAL = APIFY_STATUSES.terminal
 APIFY_SUCCESS = APIFY_STATUSES.success

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseNotifier
 
-from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions, JobAdapter, abort_quietly
+from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions, JobKind, abort_quietly
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -28,8 +28,7 @@ class JobAbortNotifier(BaseNotifier):
     :param deadline: seconds the abort may take, retries included
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]]
-    job_id_attr: ClassVar[str]
+    kind: ClassVar[JobKind[Any, Any]]
 
     def __init__(self, *, task_id: str | None = None, deadline: float = CALLBACK_ABORT_DEADLINE) -> None:
         super().__init__()
@@ -38,8 +37,12 @@ class JobAbortNotifier(BaseNotifier):
 
     @property
     def conn_id(self) -> str:
-        """The connection id."""
-        return getattr(self, self.adapter.conn_attr)
+        """The connection id (``apify_conn_id`` / ``template_builds_conn_id``)."""
+        raise NotImplementedError
+
+    def given_job_id(self) -> str | None:
+        """The id given to the notifier (``run_id`` / ``build_id``), if any."""
+        raise NotImplementedError
 
     def abort_options(self, context: Context) -> AbortOptions:
         """How to abort (graceful abort, cancel reason)."""
@@ -48,13 +51,13 @@ class JobAbortNotifier(BaseNotifier):
     def _job_ids(self, context: Context) -> list[str]:
         """The given id; else the failing task instance's own id (its map index only); else every id
         that ``task_id`` pushed (all its map indexes)."""
-        given = getattr(self, self.job_id_attr)
+        given = self.given_job_id()
         if given:
             return [str(given)]
         ti = context.get("ti") or context.get("task_instance")
         if ti is None:
             return []
-        key = self.adapter.xcom_key
+        key = self.kind.xcom_key
         if self.task_id is None or self.task_id == ti.task_id:
             value = ti.xcom_pull(task_ids=ti.task_id, key=key, map_indexes=getattr(ti, "map_index", -1))
         else:
@@ -64,16 +67,15 @@ class JobAbortNotifier(BaseNotifier):
 
     def notify(self, context: Context) -> None:
         """Abort/cancel the job(s); log and return on any problem."""
-        kind = self.adapter.kind
+        kind = self.kind
         try:
             job_ids = self._job_ids(context)
             if not job_ids:
                 log.warning("%s notifier: no %s given and none in XCom key '%s' of task %s; nothing to %s.",
-                            kind, self.job_id_attr, self.adapter.xcom_key, self.task_id or "(the failing task)",
-                            self.adapter.verb)
+                            kind.name, kind.xcom_key, kind.xcom_key, self.task_id or "(the failing task)", kind.verb)
                 return
             for job_id in job_ids:
-                abort_quietly(self.adapter, self.conn_id, job_id, self.abort_options(context),
-                              deadline=self.deadline, logger=log)
+                abort_quietly(kind, self.conn_id, job_id, self.abort_options(context), deadline=self.deadline,
+                              logger=log)
         except Exception as exc:  # noqa: BLE001 - a callback never raises
-            log.error("%s notifier failed: %s: %s", kind, type(exc).__name__, exc)
+            log.error("%s notifier failed: %s: %s", kind.name, type(exc).__name__, exc)

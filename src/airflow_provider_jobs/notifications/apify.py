@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from airflow_provider_jobs._adapters import APIFY_DEFAULT_CONN_ID, AdapterRef
-from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions
+from airflow_provider_jobs.hooks.apify import ApifyHook
+from airflow_provider_jobs.lifecycle import (
+    APIFY_BUILD,
+    APIFY_RUN,
+    CALLBACK_ABORT_DEADLINE,
+    AbortOptions,
+    ApifyBuildKind,
+    ApifyRunKind,
+)
+from airflow_provider_jobs.lifecycle.task import as_bool
 from airflow_provider_jobs.notifications._base import JobAbortNotifier
-from airflow_provider_jobs.operators.apify import as_bool
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+APIFY_DEFAULT_CONN_ID = ApifyHook.default_conn_name
 
 
 class ApifyAbortRunNotifier(JobAbortNotifier):
@@ -26,8 +35,7 @@ class ApifyAbortRunNotifier(JobAbortNotifier):
     :param deadline: seconds the abort may take, retries included
     """
 
-    adapter = AdapterRef("APIFY_RUN")
-    job_id_attr: ClassVar[str] = "run_id"
+    kind: ClassVar[ApifyRunKind] = APIFY_RUN
     template_fields: Sequence[str] = ("run_id", "task_id")
 
     def __init__(self, run_id: str | None = None, *, gracefully: bool = False,
@@ -37,6 +45,15 @@ class ApifyAbortRunNotifier(JobAbortNotifier):
         self.run_id = run_id
         self.gracefully = gracefully
         self.apify_conn_id = apify_conn_id
+
+    @property
+    def conn_id(self) -> str:
+        """The Apify connection id."""
+        return self.apify_conn_id
+
+    def given_job_id(self) -> str | None:
+        """The given run id, if any."""
+        return self.run_id
 
     def abort_options(self, context: Context) -> AbortOptions:
         """Graceful abort when asked to."""
@@ -54,8 +71,7 @@ class ApifyAbortBuildNotifier(JobAbortNotifier):
     :param deadline: seconds the abort may take, retries included
     """
 
-    adapter = AdapterRef("APIFY_BUILD")
-    job_id_attr: ClassVar[str] = "build_id"
+    kind: ClassVar[ApifyBuildKind] = APIFY_BUILD
     template_fields: Sequence[str] = ("build_id", "task_id")
 
     def __init__(self, build_id: str | None = None, *, apify_conn_id: str = APIFY_DEFAULT_CONN_ID,
@@ -63,3 +79,12 @@ class ApifyAbortBuildNotifier(JobAbortNotifier):
         super().__init__(task_id=task_id, deadline=deadline)
         self.build_id = build_id
         self.apify_conn_id = apify_conn_id
+
+    @property
+    def conn_id(self) -> str:
+        """The Apify connection id."""
+        return self.apify_conn_id
+
+    def given_job_id(self) -> str | None:
+        """The given build id, if any."""
+        return self.build_id

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from airflow_provider_jobs._adapters import TEMPLATE_BUILDS_DEFAULT_CONN_ID, AdapterRef
-from airflow_provider_jobs._validation import validate_reason
-from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions
+from airflow_provider_jobs.hooks.template_builds import TemplateBuildHook
+from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, TEMPLATE_BUILD, AbortOptions, TemplateBuildKind
+from airflow_provider_jobs.lifecycle.task import cancel_options
 from airflow_provider_jobs.notifications._base import JobAbortNotifier
-from airflow_provider_jobs.operators._base import default_cancel_reason
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+TEMPLATE_BUILDS_DEFAULT_CONN_ID = TemplateBuildHook.default_conn_name
 
 
 class TemplateBuildCancelNotifier(JobAbortNotifier):
@@ -27,8 +28,7 @@ class TemplateBuildCancelNotifier(JobAbortNotifier):
     :param deadline: seconds the cancel may take, retries included
     """
 
-    adapter = AdapterRef("TEMPLATE_BUILD")
-    job_id_attr: ClassVar[str] = "build_id"
+    kind: ClassVar[TemplateBuildKind] = TEMPLATE_BUILD
     template_fields: Sequence[str] = ("build_id", "reason", "task_id")
 
     def __init__(self, build_id: str | None = None, *, reason: str | None = None,
@@ -39,6 +39,15 @@ class TemplateBuildCancelNotifier(JobAbortNotifier):
         self.reason = reason
         self.template_builds_conn_id = template_builds_conn_id
 
+    @property
+    def conn_id(self) -> str:
+        """The template-builds connection id."""
+        return self.template_builds_conn_id
+
+    def given_job_id(self) -> str | None:
+        """The given build id, if any."""
+        return self.build_id
+
     def abort_options(self, context: Context) -> AbortOptions:
         """The given reason, or one naming the DAG, task, run and try."""
-        return AbortOptions(reason=validate_reason(self.reason) or default_cancel_reason(context))
+        return cancel_options(self.reason, context)

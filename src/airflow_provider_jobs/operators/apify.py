@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_jobs._adapters import APIFY_DEFAULT_CONN_ID, AdapterRef
-from airflow_provider_jobs.lifecycle import AbortOptions
+from airflow_provider_jobs.exceptions import InvalidIdError
+from airflow_provider_jobs.hooks.apify import ApifyHook
+from airflow_provider_jobs.lifecycle import APIFY_BUILD, APIFY_RUN, AbortOptions, ApifyBuildKind, ApifyRunKind
+from airflow_provider_jobs.lifecycle.task import as_bool, as_int
 from airflow_provider_jobs.links.apify import ApifyBuildLink, ApifyRunLink
 from airflow_provider_jobs.operators._base import JobAbortOperator, JobOperator
 from airflow_provider_jobs.triggers._base import JobTrigger
@@ -15,21 +17,7 @@ from airflow_provider_jobs.triggers.apify import ApifyBuildTrigger, ApifyRunTrig
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_jobs.hooks.apify import ApifyHook
-
-
-def as_int(value: Any) -> Any:
-    """Turn a rendered template such as ``"300"`` back into ``300``; leave anything else as is."""
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return value
-
-
-def as_bool(value: Any) -> Any:
-    """Turn a rendered ``"True"``/``"false"`` back into a bool; leave anything else as is."""
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return value
+APIFY_DEFAULT_CONN_ID = ApifyHook.default_conn_name
 
 
 class ApifyRunActorOperator(JobOperator):
@@ -58,7 +46,7 @@ class ApifyRunActorOperator(JobOperator):
     :param reattach: on retry, adopt the previous try's still-running run (Airflow >= 3.3)
     """
 
-    adapter = AdapterRef("APIFY_RUN")
+    kind: ClassVar[ApifyRunKind] = APIFY_RUN
     trigger_class: ClassVar[type[JobTrigger]] = ApifyRunTrigger
     template_fields: Sequence[str] = ("actor_id", "run_input", "build", "run_timeout_secs", "memory_mbytes")
     template_fields_renderers = {"run_input": "json"}
@@ -90,6 +78,11 @@ class ApifyRunActorOperator(JobOperator):
         self.gracefully = gracefully
         self.apify_conn_id = apify_conn_id
 
+    @property
+    def conn_id(self) -> str:
+        """The Apify connection id."""
+        return self.apify_conn_id
+
     def start_job(self, hook: ApifyHook, context: Context) -> Any:
         """Start the run (``POST /v2/actors/{actorId}/runs``)."""
         return hook.start_run(
@@ -119,7 +112,7 @@ class ApifyBuildActorOperator(JobOperator):
     :param apify_conn_id: the Apify connection id
     """
 
-    adapter = AdapterRef("APIFY_BUILD")
+    kind: ClassVar[ApifyBuildKind] = APIFY_BUILD
     trigger_class: ClassVar[type[JobTrigger]] = ApifyBuildTrigger
     template_fields: Sequence[str] = ("actor_id", "version", "tag")
     operator_extra_links = (ApifyBuildLink(),)
@@ -144,6 +137,11 @@ class ApifyBuildActorOperator(JobOperator):
         self.beta_packages = beta_packages
         self.apify_conn_id = apify_conn_id
 
+    @property
+    def conn_id(self) -> str:
+        """The Apify connection id."""
+        return self.apify_conn_id
+
     def start_job(self, hook: ApifyHook, context: Context) -> Any:
         """Start the build (``POST /v2/actors/{actorId}/builds``)."""
         return hook.start_build(self.actor_id, self.version, tag=self.tag, use_cache=self.use_cache,
@@ -161,8 +159,7 @@ class ApifyAbortRunOperator(JobAbortOperator):
     :param apify_conn_id: the Apify connection id
     """
 
-    adapter = AdapterRef("APIFY_RUN")
-    job_id_attr: ClassVar[str] = "run_id"
+    kind: ClassVar[ApifyRunKind] = APIFY_RUN
     template_fields: Sequence[str] = ("run_id", "gracefully")
     operator_extra_links = ()
 
@@ -173,12 +170,19 @@ class ApifyAbortRunOperator(JobAbortOperator):
         self.gracefully = gracefully
         self.apify_conn_id = apify_conn_id
 
+    @property
+    def conn_id(self) -> str:
+        """The Apify connection id."""
+        return self.apify_conn_id
+
+    def job_id_to_abort(self) -> str:
+        """The run to abort."""
+        return self.run_id
+
     def abort_options(self, context: Context) -> AbortOptions:
         """Graceful or immediate."""
         gracefully = as_bool(self.gracefully)
         if not isinstance(gracefully, bool):
-            from airflow_provider_jobs.exceptions import InvalidIdError
-
             raise InvalidIdError(f"Invalid gracefully: expected True or False, got {self.gracefully!r}.")
         return AbortOptions(gracefully=gracefully)
 
@@ -192,11 +196,19 @@ class ApifyAbortBuildOperator(JobAbortOperator):
     :param apify_conn_id: the Apify connection id
     """
 
-    adapter = AdapterRef("APIFY_BUILD")
-    job_id_attr: ClassVar[str] = "build_id"
+    kind: ClassVar[ApifyBuildKind] = APIFY_BUILD
     template_fields: Sequence[str] = ("build_id",)
 
     def __init__(self, *, build_id: str, apify_conn_id: str = APIFY_DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.build_id = build_id
         self.apify_conn_id = apify_conn_id
+
+    @property
+    def conn_id(self) -> str:
+        """The Apify connection id."""
+        return self.apify_conn_id
+
+    def job_id_to_abort(self) -> str:
+        """The build to abort."""
+        return self.build_id

@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_jobs._adapters import TEMPLATE_BUILDS_DEFAULT_CONN_ID, AdapterRef
-from airflow_provider_jobs._validation import validate_reason
-from airflow_provider_jobs.lifecycle import AbortOptions
-from airflow_provider_jobs.operators._base import JobAbortOperator, JobOperator, default_cancel_reason
+from airflow_provider_jobs.hooks.template_builds import TemplateBuildHook
+from airflow_provider_jobs.lifecycle import TEMPLATE_BUILD, AbortOptions, TemplateBuildKind
+from airflow_provider_jobs.lifecycle.kind import LogLine
+from airflow_provider_jobs.lifecycle.task import cancel_options
+from airflow_provider_jobs.models.template_builds import TemplateBuildSnapshot
+from airflow_provider_jobs.operators._base import JobAbortOperator, JobOperator
 from airflow_provider_jobs.triggers._base import JobTrigger
 from airflow_provider_jobs.triggers.template_builds import TemplateBuildTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_jobs.hooks.template_builds import TemplateBuildHook
+TEMPLATE_BUILDS_DEFAULT_CONN_ID = TemplateBuildHook.default_conn_name
 
 
 class TemplateBuildOperator(JobOperator):
@@ -34,7 +36,7 @@ class TemplateBuildOperator(JobOperator):
     :param template_builds_conn_id: the template-builds connection id
     """
 
-    adapter = AdapterRef("TEMPLATE_BUILD")
+    kind: ClassVar[TemplateBuildKind] = TEMPLATE_BUILD
     trigger_class: ClassVar[type[JobTrigger]] = TemplateBuildTrigger
     template_fields: Sequence[str] = ("build_request", "cancel_reason")
     template_fields_renderers = {"build_request": "json"}
@@ -55,17 +57,20 @@ class TemplateBuildOperator(JobOperator):
         self.cancel_reason = cancel_reason
         self.template_builds_conn_id = template_builds_conn_id
 
+    @property
+    def conn_id(self) -> str:
+        """The template-builds connection id."""
+        return self.template_builds_conn_id
+
     def start_job(self, hook: TemplateBuildHook, context: Context) -> Any:
         """Start the build (``POST /v1/templates/builds``)."""
-        from airflow_provider_jobs.models.template_builds import TemplateBuildSnapshot
-
         return TemplateBuildSnapshot(build=hook.start_build(self.build_request))
 
     def abort_options(self, context: Context) -> AbortOptions:
         """Cancel with the given reason or one naming the DAG, task, run and try."""
-        return AbortOptions(reason=validate_reason(self.cancel_reason) or default_cancel_reason(context))
+        return cancel_options(self.cancel_reason, context)
 
-    def log_line(self) -> Any:
+    def log_line(self) -> LogLine | None:
         """Send build log lines to the task log when ``stream_logs`` is on."""
         return self.log.info if self.stream_logs else None
 
@@ -85,8 +90,7 @@ class TemplateBuildCancelOperator(JobAbortOperator):
     :param template_builds_conn_id: the template-builds connection id
     """
 
-    adapter = AdapterRef("TEMPLATE_BUILD")
-    job_id_attr: ClassVar[str] = "build_id"
+    kind: ClassVar[TemplateBuildKind] = TEMPLATE_BUILD
     template_fields: Sequence[str] = ("build_id", "reason")
 
     def __init__(
@@ -104,6 +108,15 @@ class TemplateBuildCancelOperator(JobAbortOperator):
         self.reason = reason
         self.template_builds_conn_id = template_builds_conn_id
 
+    @property
+    def conn_id(self) -> str:
+        """The template-builds connection id."""
+        return self.template_builds_conn_id
+
+    def job_id_to_abort(self) -> str:
+        """The build to cancel."""
+        return self.build_id
+
     def abort_options(self, context: Context) -> AbortOptions:
         """The given reason, or one naming the DAG, task, run and try."""
-        return AbortOptions(reason=validate_reason(self.reason) or default_cancel_reason(context))
+        return cancel_options(self.reason, context)

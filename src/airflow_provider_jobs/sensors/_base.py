@@ -23,28 +23,36 @@ from airflow.sdk.exceptions import (
 )
 
 from airflow_provider_jobs.exceptions import NotFoundError
-from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, Outcome, decide
-from airflow_provider_jobs.operators._base import JobLifecycleMixin, no_retry_when_pointless_or_harmful
+from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, Outcome, TrackedJob
+from airflow_provider_jobs.lifecycle.task import no_retry_when_pointless_or_harmful
+from airflow_provider_jobs.operators._base import DEFER_TIMEOUT_MARGIN, JobTask
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_jobs.triggers._base import JobTrigger
 
-class JobSensor(JobLifecycleMixin, BaseSensorOperator):
+
+class JobSensor(JobTask, BaseSensorOperator):
     """Wait for a job to end.
 
     :param abort_on_timeout: abort/cancel the job when the sensor times out
     :param deferrable: wait in the triggerer (the trigger long-polls and aborts at the deadline)
     """
 
-    job_id_attr: ClassVar[str]
-    _links_pushed: bool = False
+    trigger_class: ClassVar[type[JobTrigger]]
+    defer_timeout_margin: float = DEFER_TIMEOUT_MARGIN
 
     def __init__(self, *, abort_on_timeout: bool = True, deferrable: bool = False, poke_interval: float = 30,
                  **kwargs: Any) -> None:
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.abort_on_timeout = abort_on_timeout
         self.deferrable = deferrable
+        self._links_pushed = False
+
+    def watched_job_id(self) -> str:
+        """The id of the job this sensor watches."""
+        raise NotImplementedError
 
     def _abort_enabled(self) -> bool:
         return bool(self.abort_on_timeout)
@@ -53,71 +61,75 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
     def poll_interval(self) -> float | None:
         """Pause between the deferred wait's status requests: ``poke_interval``, except for
         services that long-poll (Apify), whose requests return as soon as the job ends."""
-        return None if self.adapter.long_polls else float(self.poke_interval)
+        return None if self.kind.long_polls else float(self.poke_interval)
 
-    def _prepare(self, context: Context) -> str:
-        self._job_id = getattr(self, self.job_id_attr)
-        self._abort_options = self.abort_options(context)
-        return self._job_id
-
-    def _judge(self, job: Any) -> Any:
-        adapter = self.adapter
-        outcome = decide(adapter.statuses, adapter.status(job))
-        if outcome is Outcome.RUNNING:
-            return False
-        self._terminal = True
-        if outcome is Outcome.SUCCEEDED:
-            self.log.info("%s %s %s.", adapter.kind, adapter.job_id(job), adapter.status(job))
-            return PokeReturnValue(is_done=True, xcom_value=adapter.summary(self.hook, job))
-        raise AirflowFailException(adapter.failure_message(self.hook, job))
+    def _tracked(self, context: Context) -> TrackedJob[Any, Any]:
+        """The tracked job of this run of the sensor (made on first use: ``poke`` may come first)."""
+        if self._job is None:
+            self._track(context).own(self.watched_job_id())
+        assert self._job is not None
+        return self._job
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """Get the job once: done on success, fail on any other terminal status."""
-        job_id = self._job_id or self._prepare(context)
+        tracked = self._tracked(context)
         try:
-            job = self.adapter.watcher(self.hook, job_id, None).fetch(0)
+            job = tracked.watch().fetch(0)
         except NotFoundError as exc:
             raise AirflowFailException(str(exc)) from exc
         if not self._links_pushed:  # the extra link works while the sensor waits, not only at the end
             self._links_pushed = True
-            self._push_links(context, job)
-        return self._judge(job)
+            tracked.push_links(context, job)
+        outcome = self.kind.outcome(job)
+        if outcome is Outcome.RUNNING:
+            return False
+        tracked.finished()
+        if outcome is Outcome.FAILED:
+            raise AirflowFailException(str(self.kind.failure(tracked.hook, job)))
+        self.log.info("%s %s %s.", self.kind.name, self.kind.job_id(job), self.kind.status(job))
+        return PokeReturnValue(is_done=True, xcom_value=self.kind.summary(tracked.hook, job))
 
     @no_retry_when_pointless_or_harmful
     def execute(self, context: Context) -> Any:
         """Poke (or defer); abort the job if the sensor times out."""
-        job_id = self._prepare(context)
+        self._job = None
+        tracked = self._tracked(context)
         try:
             if self.deferrable:
-                try:
-                    done = self.poke(context)
-                except AirflowFailException as exc:  # what BaseSensorOperator.execute does, as it is bypassed here
-                    if self.soft_fail or getattr(self, "never_fail", False):
-                        raise AirflowSkipException(f"Skipping due to soft_fail/never_fail: {exc}") from exc
-                    raise
+                done = self._first_poke(context)
                 if done:
                     return done.xcom_value if isinstance(done, PokeReturnValue) else None
-                trigger = self._trigger(job_id, time.time() + self.timeout, abort_on_timeout=self.abort_on_timeout,
-                                        abort_on_kill=False)
-                self.defer(trigger=trigger, method_name="execute_complete",
-                           timeout=timedelta(seconds=max(1.0, self.timeout + self.defer_timeout_margin)))
-            return super().execute(context)
+            else:
+                return super().execute(context)
         except (AirflowSensorTimeout, AirflowTaskTimeout):
-            self._abort_once("the sensor timed out")
+            tracked.abort_once("the sensor timed out")
             raise
         except AirflowSkipException as exc:
             # soft_fail/never_fail turn a timeout into a skip: its own ("Sensor has timed out"), or
             # execution_timeout landing inside a poke (the AirflowTaskTimeout is the cause)
             if isinstance(exc.__cause__, (AirflowSensorTimeout, AirflowTaskTimeout)) or "timed out" in str(exc):
-                self._abort_once("the sensor timed out (soft_fail)")
+                tracked.abort_once("the sensor timed out (soft_fail)")
+            raise
+        trigger = self.trigger_class(**tracked.trigger_kwargs(
+            end_time=time.time() + self.timeout, abort_on_timeout=self.abort_on_timeout, abort_on_kill=False,
+            poll_interval=self.poll_interval))
+        self.defer(trigger=trigger, method_name="execute_complete",
+                   timeout=timedelta(seconds=max(1.0, self.timeout + self.defer_timeout_margin)))
+
+    def _first_poke(self, context: Context) -> bool | PokeReturnValue:
+        """Poke once before deferring, with the soft_fail rule of ``BaseSensorOperator.execute``
+        (which the deferred path bypasses)."""
+        try:
+            return self.poke(context)
+        except AirflowFailException as exc:
+            if self.soft_fail or getattr(self, "never_fail", False):  # never_fail: Airflow >= 3.1
+                raise AirflowSkipException(f"Skipping due to soft_fail/never_fail: {exc}") from exc
             raise
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None, **_: Any) -> Any:
         """Resume after the trigger."""
-        done, payload = self._complete(event, context, fail=AirflowFailException, timeout=AirflowSensorTimeout)
-        if done:
-            return payload
-        raise AirflowFailException(payload.get("message") or f"{self.adapter.kind} {self._job_id}: wait failed")
+        return self._track(context).settle(event, fail=AirflowFailException, timeout=AirflowSensorTimeout,
+                                           abort_on_error=False)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Resume after deferral; on Airflow's defer timeout, abort the job before failing."""
@@ -125,7 +137,6 @@ class JobSensor(JobLifecycleMixin, BaseSensorOperator):
             return super().resume_execution(next_method, next_kwargs, context)
         except (AirflowSensorTimeout, AirflowSkipException) as exc:
             timed_out = isinstance(exc, AirflowSensorTimeout) or isinstance(exc.__cause__, AirflowSensorTimeout)
-            if timed_out:
-                self._prepare(context)
-                self._abort_once("Airflow's defer timeout passed", deadline=CALLBACK_ABORT_DEADLINE)
+            if timed_out:  # the tracked job of execute_complete, if it ran, knows whether the trigger aborted
+                self._tracked(context).abort_once("Airflow's defer timeout passed", deadline=CALLBACK_ABORT_DEADLINE)
             raise

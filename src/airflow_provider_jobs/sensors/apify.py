@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_jobs._adapters import APIFY_DEFAULT_CONN_ID, AdapterRef
-from airflow_provider_jobs.lifecycle import AbortOptions
+from airflow_provider_jobs.hooks.apify import ApifyHook
+from airflow_provider_jobs.lifecycle import APIFY_BUILD, APIFY_RUN, AbortOptions, ApifyBuildKind, ApifyRunKind
+from airflow_provider_jobs.lifecycle.task import as_bool
 from airflow_provider_jobs.links.apify import ApifyBuildLink, ApifyRunLink
-from airflow_provider_jobs.operators.apify import as_bool
 from airflow_provider_jobs.sensors._base import JobSensor
 from airflow_provider_jobs.triggers._base import JobTrigger
 from airflow_provider_jobs.triggers.apify import ApifyBuildTrigger, ApifyRunTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+APIFY_DEFAULT_CONN_ID = ApifyHook.default_conn_name
 
 
 class ApifyRunSensor(JobSensor):
@@ -32,9 +34,8 @@ class ApifyRunSensor(JobSensor):
     :param apify_conn_id: the Apify connection id
     """
 
-    adapter = AdapterRef("APIFY_RUN")
+    kind: ClassVar[ApifyRunKind] = APIFY_RUN
     trigger_class: ClassVar[type[JobTrigger]] = ApifyRunTrigger
-    job_id_attr: ClassVar[str] = "run_id"
     template_fields: Sequence[str] = ("run_id",)
     operator_extra_links = (ApifyRunLink(),)
 
@@ -44,6 +45,15 @@ class ApifyRunSensor(JobSensor):
         self.run_id = run_id
         self.gracefully = gracefully
         self.apify_conn_id = apify_conn_id
+
+    @property
+    def conn_id(self) -> str:
+        """The Apify connection id."""
+        return self.apify_conn_id
+
+    def watched_job_id(self) -> str:
+        """The run to watch."""
+        return self.run_id
 
     def abort_options(self, context: Context) -> AbortOptions:
         """Graceful abort when asked to."""
@@ -61,9 +71,8 @@ class ApifyBuildSensor(JobSensor):
     :param apify_conn_id: the Apify connection id
     """
 
-    adapter = AdapterRef("APIFY_BUILD")
+    kind: ClassVar[ApifyBuildKind] = APIFY_BUILD
     trigger_class: ClassVar[type[JobTrigger]] = ApifyBuildTrigger
-    job_id_attr: ClassVar[str] = "build_id"
     template_fields: Sequence[str] = ("build_id",)
     operator_extra_links = (ApifyBuildLink(),)
 
@@ -72,3 +81,12 @@ class ApifyBuildSensor(JobSensor):
         super().__init__(abort_on_timeout=abort_on_timeout, deferrable=deferrable, **kwargs)
         self.build_id = build_id
         self.apify_conn_id = apify_conn_id
+
+    @property
+    def conn_id(self) -> str:
+        """The Apify connection id."""
+        return self.apify_conn_id
+
+    def watched_job_id(self) -> str:
+        """The build to watch."""
+        return self.build_id

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_jobs._adapters import TEMPLATE_BUILDS_DEFAULT_CONN_ID, AdapterRef
-from airflow_provider_jobs._validation import validate_reason
-from airflow_provider_jobs.lifecycle import AbortOptions
-from airflow_provider_jobs.operators._base import default_cancel_reason
+from airflow_provider_jobs.hooks.template_builds import TemplateBuildHook
+from airflow_provider_jobs.lifecycle import TEMPLATE_BUILD, AbortOptions, TemplateBuildKind
+from airflow_provider_jobs.lifecycle.task import cancel_options
 from airflow_provider_jobs.sensors._base import JobSensor
 from airflow_provider_jobs.triggers._base import JobTrigger
 from airflow_provider_jobs.triggers.template_builds import TemplateBuildTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+TEMPLATE_BUILDS_DEFAULT_CONN_ID = TemplateBuildHook.default_conn_name
 
 
 class TemplateBuildSensor(JobSensor):
@@ -31,9 +32,8 @@ class TemplateBuildSensor(JobSensor):
     :param template_builds_conn_id: the template-builds connection id
     """
 
-    adapter = AdapterRef("TEMPLATE_BUILD")
+    kind: ClassVar[TemplateBuildKind] = TEMPLATE_BUILD
     trigger_class: ClassVar[type[JobTrigger]] = TemplateBuildTrigger
-    job_id_attr: ClassVar[str] = "build_id"
     template_fields: Sequence[str] = ("build_id", "cancel_reason")
 
     def __init__(self, *, build_id: str, cancel_on_timeout: bool = True, cancel_reason: str | None = None,
@@ -45,6 +45,15 @@ class TemplateBuildSensor(JobSensor):
         self.cancel_reason = cancel_reason
         self.template_builds_conn_id = template_builds_conn_id
 
+    @property
+    def conn_id(self) -> str:
+        """The template-builds connection id."""
+        return self.template_builds_conn_id
+
+    def watched_job_id(self) -> str:
+        """The build to watch."""
+        return self.build_id
+
     def abort_options(self, context: Context) -> AbortOptions:
         """The given reason, or one naming the DAG, task, run and try."""
-        return AbortOptions(reason=validate_reason(self.cancel_reason) or default_cancel_reason(context))
+        return cancel_options(self.cancel_reason, context)

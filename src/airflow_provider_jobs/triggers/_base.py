@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_jobs._wait import await_until_terminal
 from airflow_provider_jobs.exceptions import (
     AuthError,
     InvalidInputError,
@@ -34,8 +33,9 @@ from airflow_provider_jobs.lifecycle import (
     EVENT_TERMINAL,
     EVENT_TIMEOUT,
     AbortOptions,
-    JobAdapter,
+    JobKind,
     aabort_quietly,
+    await_until_terminal,
     make_event,
 )
 
@@ -58,7 +58,7 @@ class JobTrigger(BaseTrigger):
         routes a trigger's log to the deferred task's log)
     """
 
-    adapter: ClassVar[JobAdapter[Any, Any]]
+    kind: ClassVar[JobKind[Any, Any]]
 
     def __init__(
         self,
@@ -108,27 +108,26 @@ class JobTrigger(BaseTrigger):
 
     async def _abort(self) -> Any:
         return await aabort_quietly(
-            self.adapter, self.conn_id, self.job_id, self._options(), deadline=CALLBACK_ABORT_DEADLINE,
+            self.kind, self.conn_id, self.job_id, self._options(), deadline=CALLBACK_ABORT_DEADLINE,
             logger=self.log,
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Yield one event: ``terminal`` (with the job's summary), ``timeout`` or ``error``."""
-        adapter = self.adapter
-        hook = adapter.hook(self.conn_id)
-        watcher = adapter.watcher(hook, self.job_id, self.log.info if self.stream_logs else None)
+        kind = self.kind
+        hook = kind.hook(self.conn_id)
+        watch = kind.watch(hook, self.job_id, self.log.info if self.stream_logs else None)
         timeout = None if self.end_time is None else max(0.0, self.end_time - time.time())
-        spec = adapter.wait_spec(self.job_id, timeout=timeout, not_found_grace=self.not_found_grace)
-        if self.poll_interval is not None:
-            spec.poll_interval = self.poll_interval
+        spec = kind.wait_spec(self.job_id, timeout, not_found_grace=self.not_found_grace,
+                              poll_interval=self.poll_interval)
 
         async def fetch(budget: float | None) -> Any:
             try:
-                return await watcher.afetch(budget)
+                return await watch.afetch(budget)
             except _FATAL:
                 raise
             except JobsApiError as exc:  # still failing after the core's retries: keep waiting
-                self.log.warning("%s %s: %s; will try again.", adapter.kind, self.job_id, exc)
+                self.log.warning("%s %s: %s; will try again.", kind.name, self.job_id, exc)
                 return None
 
         try:
@@ -139,25 +138,25 @@ class JobTrigger(BaseTrigger):
             if aborted is None:
                 action = " (left running: abort_on_timeout is off)"
             elif aborted:
-                action = f"; {adapter.verb} sent"
+                action = f"; {kind.verb} sent"
             else:
-                action = f"; the {adapter.verb} failed (the task tries again when it resumes)"
+                action = f"; the {kind.verb} failed (the task tries again when it resumes)"
             message = f"{exc}{action}."
             self.log.warning(message)
-            yield TriggerEvent(make_event(adapter, EVENT_TIMEOUT, self.job_id, hook=hook if job else None,
+            yield TriggerEvent(make_event(kind, EVENT_TIMEOUT, self.job_id, hook=hook if job else None,
                                           job=job, message=message, aborted=aborted))
             return
         except JobsError as exc:
-            self.log.error("%s %s: %s", adapter.kind, self.job_id, exc)
-            yield TriggerEvent(make_event(adapter, EVENT_ERROR, self.job_id, message=str(exc)))
+            self.log.error("%s %s: %s", kind.name, self.job_id, exc)
+            yield TriggerEvent(make_event(kind, EVENT_ERROR, self.job_id, message=str(exc)))
             return
-        yield TriggerEvent(make_event(adapter, EVENT_TERMINAL, self.job_id, hook=hook, job=job))
+        yield TriggerEvent(make_event(kind, EVENT_TERMINAL, self.job_id, hook=hook, job=job))
 
     async def on_kill(self) -> None:
         """Abort/cancel the job: the user marked the deferred task failed/success or cleared it."""
         if self.abort_on_kill:
             self.log.warning("%s %s: the deferred task was stopped by a user; sending %s.",
-                             self.adapter.kind, self.job_id, self.adapter.verb)
+                             self.kind.name, self.job_id, self.kind.verb)
             await self._abort()
 
     async def cleanup(self) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from airflow_provider_jobs._adapters import AdapterRef
+from typing import ClassVar
+
+from airflow_provider_jobs.lifecycle import APIFY_BUILD, APIFY_RUN, ApifyBuildKind, ApifyRunKind
 from airflow_provider_jobs.triggers._base import JobTrigger
 
 
@@ -12,10 +14,10 @@ class ApifyRunTrigger(JobTrigger):
     See :class:`~airflow_provider_jobs.triggers._base.JobTrigger` for the parameters.
     """
 
-    adapter = AdapterRef("APIFY_RUN")
+    kind: ClassVar[ApifyRunKind] = APIFY_RUN
 
 
 class ApifyBuildTrigger(JobTrigger):
     """Wait for an Apify build to end; abort it at the deadline or when the deferred task is killed."""
 
-    adapter = AdapterRef("APIFY_BUILD")
+    kind: ClassVar[ApifyBuildKind] = APIFY_BUILD

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from airflow_provider_jobs._adapters import AdapterRef
+from typing import ClassVar
+
+from airflow_provider_jobs.lifecycle import TEMPLATE_BUILD, TemplateBuildKind
 from airflow_provider_jobs.triggers._base import JobTrigger
 
 
@@ -12,4 +14,4 @@ class TemplateBuildTrigger(JobTrigger):
     See :class:`~airflow_provider_jobs.triggers._base.JobTrigger` for the parameters.
     """
 
-    adapter = AdapterRef("TEMPLATE_BUILD")
+    kind: ClassVar[TemplateBuildKind] = TEMPLATE_BUILD

@@ -11,8 +11,7 @@ from unittest.mock import MagicMock
 
 import httpx
 
-from airflow_provider_jobs._adapters import APIFY_BUILD, APIFY_RUN, TEMPLATE_BUILD
-from airflow_provider_jobs.lifecycle import JobAdapter
+from airflow_provider_jobs.lifecycle import APIFY_BUILD, APIFY_RUN, TEMPLATE_BUILD, JobKind
 from airflow_provider_jobs.notifications.apify import ApifyAbortBuildNotifier, ApifyAbortRunNotifier
 from airflow_provider_jobs.notifications.template_builds import TemplateBuildCancelNotifier
 from airflow_provider_jobs.operators.apify import ApifyBuildActorOperator, ApifyRunActorOperator
@@ -30,11 +29,11 @@ TB = {"build_id": "tb_1", "template_id": "tmpl_1", "name": "etl", "tags": ["defa
 
 
 @dataclass
-class JobKind:
+class KindCase:
     """One job kind, as the lifecycle tests need it."""
 
     name: str
-    adapter: JobAdapter[Any, Any]
+    kind: JobKind[Any, Any]
     job_id: str
     operator: Callable[..., Any]
     sensor: Callable[..., Any]
@@ -62,7 +61,7 @@ def _template(status: str) -> dict[str, Any]:
 
 
 KINDS = {
-    "apify_run": JobKind(
+    "apify_run": KindCase(
         "apify_run", APIFY_RUN, RUN["id"],
         lambda **kw: ApifyRunActorOperator(task_id="t", actor_id="janedoe~my-actor", **kw),
         lambda **kw: ApifyRunSensor(task_id="s", run_id=RUN["id"], **kw),
@@ -70,7 +69,7 @@ KINDS = {
         "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", _apify(RUN),
         "/v2/actors/janedoe~my-actor/runs", f"/v2/actor-runs/{RUN['id']}/abort", f"/v2/actor-runs/{RUN['id']}",
     ),
-    "apify_build": JobKind(
+    "apify_build": KindCase(
         "apify_build", APIFY_BUILD, BUILD["id"],
         lambda **kw: ApifyBuildActorOperator(task_id="t", actor_id="janedoe~my-actor", version="0.1", **kw),
         lambda **kw: ApifyBuildSensor(task_id="s", build_id=BUILD["id"], **kw),
@@ -79,7 +78,7 @@ KINDS = {
         "/v2/actors/janedoe~my-actor/builds", f"/v2/actor-builds/{BUILD['id']}/abort",
         f"/v2/actor-builds/{BUILD['id']}",
     ),
-    "template_build": JobKind(
+    "template_build": KindCase(
         "template_build", TEMPLATE_BUILD, "tb_1",
         lambda **kw: TemplateBuildOperator(task_id="t", build_request={"name": "etl"}, **kw),
         lambda **kw: TemplateBuildSensor(task_id="s", build_id="tb_1", **kw),
@@ -90,7 +89,7 @@ KINDS = {
 }
 
 
-def start_response(kind: JobKind, status: str) -> httpx.Response:
+def start_response(kind: KindCase, status: str) -> httpx.Response:
     """What a start answers (template builds: a bare build, 202)."""
     if kind.name == "template_build":
         return httpx.Response(202, json={**TB, "status": status})

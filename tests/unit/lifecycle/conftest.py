@@ -9,10 +9,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _kinds import KINDS, JobKind  # noqa: E402
+from _kinds import KINDS, KindCase  # noqa: E402
 
 
 @pytest.fixture(params=list(KINDS))
-def job_kind(request: pytest.FixtureRequest, mock_connections: None) -> JobKind:
+def job_kind(request: pytest.FixtureRequest, mock_connections: None) -> KindCase:
     """Each of the three job kinds in turn."""
     return KINDS[request.param]

@@ -22,14 +22,14 @@ from airflow.sdk.exceptions import (
     TaskDeferralTimeout,
     TaskDeferred,
 )
-from _kinds import JobKind, fake_context, start_response
+from _kinds import KindCase, fake_context, start_response
 
 from airflow_provider_jobs.exceptions import AuthError, JobFailedError
 from airflow_provider_jobs.lifecycle import (
     EVENT_ERROR,
     EVENT_TERMINAL,
     EVENT_TIMEOUT,
-    JobAdapter,
+    JobKind,
     Outcome,
     decide,
     read_event,
@@ -39,14 +39,14 @@ from airflow_provider_jobs.lifecycle import (
 @pytest.fixture
 def api(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> Recorder:
     """Route every hook the lifecycle creates (operators, quick aborts, triggers) to the recorder."""
-    original = JobAdapter.hook
+    original = JobKind.hook
 
-    def hook(self: JobAdapter, conn_id: str, **kwargs: Any) -> Any:
+    def hook(self: JobKind, conn_id: str, **kwargs: Any) -> Any:
         kwargs.setdefault("transport", recorder.transport())
         kwargs.setdefault("async_transport", recorder.async_transport())
         return original(self, conn_id, **kwargs)
 
-    monkeypatch.setattr(JobAdapter, "hook", hook)
+    monkeypatch.setattr(JobKind, "hook", hook)
     return recorder
 
 
@@ -54,12 +54,12 @@ def paths(rec: Recorder) -> list[str]:
     return [f"{r.method} {r.url.path}" for r in rec.requests]
 
 
-def aborts(rec: Recorder, kind: JobKind) -> list[httpx.Request]:
+def aborts(rec: Recorder, kind: KindCase) -> list[httpx.Request]:
     return [r for r in rec.requests if r.method == "POST" and r.url.path == kind.abort_path]
 
 
-def test_decide(job_kind: JobKind) -> None:
-    statuses = job_kind.adapter.statuses
+def test_decide(job_kind: KindCase) -> None:
+    statuses = job_kind.kind.statuses
     assert decide(statuses, job_kind.running) is Outcome.RUNNING
     assert decide(statuses, job_kind.succeeded) is Outcome.SUCCEEDED
     assert decide(statuses, job_kind.failed) is Outcome.FAILED
@@ -67,7 +67,7 @@ def test_decide(job_kind: JobKind) -> None:
     assert decide(statuses, "SOMETHING-NEW") is Outcome.RUNNING
 
 
-def test_blocking_run_pushes_id_before_waiting_and_returns_summary(job_kind: JobKind, api: Recorder) -> None:
+def test_blocking_run_pushes_id_before_waiting_and_returns_summary(job_kind: KindCase, api: Recorder) -> None:
     ctx = fake_context()
     seen_at_first_get: dict[str, Any] = {}
 
@@ -79,7 +79,7 @@ def test_blocking_run_pushes_id_before_waiting_and_returns_summary(job_kind: Job
                      first_get, job_kind.response(job_kind.succeeded)]
     op = job_kind.operator(poll_interval=0)
     result = op.execute(ctx)
-    assert seen_at_first_get[job_kind.adapter.xcom_key] == job_kind.job_id
+    assert seen_at_first_get[job_kind.kind.xcom_key] == job_kind.job_id
     assert result["id"] == job_kind.job_id and result["status"] == job_kind.succeeded
     json.dumps(result)
     assert "entries" not in result and "items" not in result
@@ -87,7 +87,7 @@ def test_blocking_run_pushes_id_before_waiting_and_returns_summary(job_kind: Job
     assert not aborts(api, job_kind)
 
 
-def test_bad_terminal_status_is_reported_not_aborted(job_kind: JobKind, api: Recorder) -> None:
+def test_bad_terminal_status_is_reported_not_aborted(job_kind: KindCase, api: Recorder) -> None:
     api.responses = [start_response(job_kind, job_kind.running), job_kind.response(job_kind.failed)]
     with pytest.raises(JobFailedError) as err:
         job_kind.operator(poll_interval=0).execute(fake_context())
@@ -97,7 +97,7 @@ def test_bad_terminal_status_is_reported_not_aborted(job_kind: JobKind, api: Rec
     assert not aborts(api, job_kind)
 
 
-def test_on_kill_while_waiting_aborts_and_stops(job_kind: JobKind, api: Recorder) -> None:
+def test_on_kill_while_waiting_aborts_and_stops(job_kind: KindCase, api: Recorder) -> None:
     op = job_kind.operator(poll_interval=0)
 
     def sigterm_during_poll(request: httpx.Request) -> httpx.Response:
@@ -111,7 +111,7 @@ def test_on_kill_while_waiting_aborts_and_stops(job_kind: JobKind, api: Recorder
     assert len(aborts(api, job_kind)) == 1
 
 
-def test_opt_out_of_abort_on_kill(job_kind: JobKind, api: Recorder) -> None:
+def test_opt_out_of_abort_on_kill(job_kind: KindCase, api: Recorder) -> None:
     op = job_kind.operator(poll_interval=0, abort_on_kill=False)
 
     def sigterm(request: httpx.Request) -> httpx.Response:
@@ -124,7 +124,7 @@ def test_opt_out_of_abort_on_kill(job_kind: JobKind, api: Recorder) -> None:
     assert not aborts(api, job_kind)
 
 
-def test_wait_timeout_aborts(job_kind: JobKind, api: Recorder) -> None:
+def test_wait_timeout_aborts(job_kind: KindCase, api: Recorder) -> None:
     api.responses = [start_response(job_kind, job_kind.running)]
     api.default = job_kind.response(job_kind.running)
     with pytest.raises(AirflowException, match="gave up waiting"):
@@ -132,7 +132,7 @@ def test_wait_timeout_aborts(job_kind: JobKind, api: Recorder) -> None:
     assert len(aborts(api, job_kind)) == 1
 
 
-def test_api_failure_while_waiting_aborts_then_raises(job_kind: JobKind, api: Recorder) -> None:
+def test_api_failure_while_waiting_aborts_then_raises(job_kind: KindCase, api: Recorder) -> None:
     api.responses = [start_response(job_kind, job_kind.running),
                      httpx.Response(401, json={"error": {"type": "user-or-token-not-found", "message": "revoked"}}),
                      job_kind.response(job_kind.aborted)]
@@ -141,22 +141,22 @@ def test_api_failure_while_waiting_aborts_then_raises(job_kind: JobKind, api: Re
     assert len(aborts(api, job_kind)) == 1
 
 
-def test_no_wait_returns_after_start(job_kind: JobKind, api: Recorder) -> None:
+def test_no_wait_returns_after_start(job_kind: KindCase, api: Recorder) -> None:
     api.responses = [start_response(job_kind, job_kind.running)]
     op = job_kind.operator(wait_for_termination=False)
     ctx = fake_context()
     assert op.execute(ctx)["status"] == job_kind.running
-    assert ctx["pushed"][job_kind.adapter.xcom_key] == job_kind.job_id
+    assert ctx["pushed"][job_kind.kind.xcom_key] == job_kind.job_id
     op.on_kill()
     assert len(api.requests) == 1  # no wait, and nothing to abort once the task is done
 
 
-def test_deferrable_defers_with_a_deadline_and_serializable_trigger(job_kind: JobKind, api: Recorder) -> None:
+def test_deferrable_defers_with_a_deadline_and_serializable_trigger(job_kind: KindCase, api: Recorder) -> None:
     api.responses = [start_response(job_kind, job_kind.running), job_kind.response(job_kind.running)]
     ctx = fake_context()
     with pytest.raises(TaskDeferred) as exc:
         job_kind.operator(deferrable=True, wait_timeout=600).execute(ctx)
-    assert ctx["pushed"][job_kind.adapter.xcom_key] == job_kind.job_id
+    assert ctx["pushed"][job_kind.kind.xcom_key] == job_kind.job_id
     deferred = exc.value
     assert deferred.method_name == "execute_complete"
     assert deferred.timeout is not None and deferred.timeout.total_seconds() > 600
@@ -169,19 +169,19 @@ def test_deferrable_defers_with_a_deadline_and_serializable_trigger(job_kind: Jo
     assert rebuilt.serialize() == (path, kwargs)
 
 
-def test_deferrable_stays_on_worker_when_already_done(job_kind: JobKind, api: Recorder) -> None:
+def test_deferrable_stays_on_worker_when_already_done(job_kind: KindCase, api: Recorder) -> None:
     api.responses = [start_response(job_kind, job_kind.running), job_kind.response(job_kind.succeeded)]
     assert job_kind.operator(deferrable=True).execute(fake_context())["status"] == job_kind.succeeded
 
 
-def event(jk: JobKind, outcome: str, status: str | None = None, **extra: Any) -> dict[str, Any]:
-    e: dict[str, Any] = {"outcome": outcome, "kind": jk.adapter.kind, "job_id": jk.job_id, "message": "m"}
+def event(jk: KindCase, outcome: str, status: str | None = None, **extra: Any) -> dict[str, Any]:
+    e: dict[str, Any] = {"outcome": outcome, "kind": jk.kind.name, "job_id": jk.job_id, "message": "m"}
     if status:
         e.update(status=status, summary={"id": jk.job_id, "status": status}, failure=f"ended {status}")
     return {**e, **extra}
 
 
-def test_execute_complete(job_kind: JobKind, api: Recorder) -> None:
+def test_execute_complete(job_kind: KindCase, api: Recorder) -> None:
     op = job_kind.operator(deferrable=True)
     assert op.execute_complete(fake_context(), event(job_kind, EVENT_TERMINAL, job_kind.succeeded))["id"]
     with pytest.raises(AirflowException, match=f"ended {job_kind.failed}"):
@@ -194,23 +194,23 @@ def test_execute_complete(job_kind: JobKind, api: Recorder) -> None:
         job_kind.operator(deferrable=True).execute_complete(fake_context(), event(job_kind, EVENT_ERROR))
     assert len(aborts(api, job_kind)) == 1
     for bad in (None, {"outcome": "weird"}, event(job_kind, EVENT_TERMINAL, job_kind.succeeded, kind="other"),
-                {"outcome": EVENT_TERMINAL, "kind": job_kind.adapter.kind, "job_id": "x"}):
+                {"outcome": EVENT_TERMINAL, "kind": job_kind.kind.name, "job_id": "x"}):
         with pytest.raises(AirflowException):
             op.execute_complete(fake_context(), bad)
 
 
-def test_defer_timeout_aborts_on_resume(job_kind: JobKind, api: Recorder) -> None:
+def test_defer_timeout_aborts_on_resume(job_kind: KindCase, api: Recorder) -> None:
     api.default = job_kind.response(job_kind.aborted)
-    ctx = fake_context(xcom={job_kind.adapter.xcom_key: job_kind.job_id})
+    ctx = fake_context(xcom={job_kind.kind.xcom_key: job_kind.job_id})
     with pytest.raises(TaskDeferralTimeout):
         job_kind.operator(deferrable=True).resume_execution("__fail__", {"error": "Trigger timeout"}, ctx)
     assert len(aborts(api, job_kind)) == 1
 
 
-def test_a_failed_trigger_aborts_on_resume(job_kind: JobKind, api: Recorder) -> None:
+def test_a_failed_trigger_aborts_on_resume(job_kind: KindCase, api: Recorder) -> None:
     """A trigger that raised or could not be loaded on the triggerer fails the task: abort first."""
     api.default = job_kind.response(job_kind.aborted)
-    ctx = fake_context(xcom={job_kind.adapter.xcom_key: job_kind.job_id})
+    ctx = fake_context(xcom={job_kind.kind.xcom_key: job_kind.job_id})
     with pytest.raises(TaskDeferralError):
         job_kind.operator(deferrable=True).resume_execution("__fail__", {"error": "Trigger failure"}, ctx)
     assert len(aborts(api, job_kind)) == 1
@@ -220,10 +220,10 @@ def test_a_failed_trigger_aborts_on_resume(job_kind: JobKind, api: Recorder) -> 
     assert len(aborts(api, job_kind)) == 1
 
 
-def test_the_own_id_is_pulled_for_this_map_index_only(job_kind: JobKind, api: Recorder) -> None:
+def test_the_own_id_is_pulled_for_this_map_index_only(job_kind: KindCase, api: Recorder) -> None:
     """A mapped task instance must read its own job id, not the list of every map index's ids."""
     api.default = job_kind.response(job_kind.aborted)
-    ctx = fake_context(xcom={job_kind.adapter.xcom_key: job_kind.job_id})
+    ctx = fake_context(xcom={job_kind.kind.xcom_key: job_kind.job_id})
     ctx["ti"].map_index = 2
     with pytest.raises(TaskDeferralTimeout):
         job_kind.operator(deferrable=True).resume_execution("__fail__", {"error": "Trigger timeout"}, ctx)
@@ -232,7 +232,7 @@ def test_the_own_id_is_pulled_for_this_map_index_only(job_kind: JobKind, api: Re
     assert pulls and all(c.get("map_indexes") == 2 for c in pulls), pulls
 
 
-def test_notifier_for_another_task_aborts_every_id_it_pushed(job_kind: JobKind, api: Recorder) -> None:
+def test_notifier_for_another_task_aborts_every_id_it_pushed(job_kind: KindCase, api: Recorder) -> None:
     api.default = job_kind.response(job_kind.aborted)
     ctx = fake_context()
     ctx["ti"].xcom_pull.side_effect = lambda task_ids=None, key=None, map_indexes=None: [
@@ -242,7 +242,7 @@ def test_notifier_for_another_task_aborts_every_id_it_pushed(job_kind: JobKind, 
         [job_kind.abort_path, job_kind.abort_path.replace(job_kind.job_id, "other-job-2")])
 
 
-def stopping_response(jk: JobKind) -> httpx.Response:
+def stopping_response(jk: KindCase) -> httpx.Response:
     """The job as the service shows it while an abort/cancel is under way."""
     if jk.name == "template_build":
         body = jk.body(jk.running)
@@ -251,10 +251,10 @@ def stopping_response(jk: JobKind) -> httpx.Response:
     return jk.response("ABORTING")
 
 
-def test_retry_does_not_adopt_a_job_that_is_being_aborted(job_kind: JobKind, api: Recorder) -> None:
+def test_retry_does_not_adopt_a_job_that_is_being_aborted(job_kind: KindCase, api: Recorder) -> None:
     """The previous try aborted its job (ABORTING / cancel requested): the retry starts a new one
     instead of adopting a job that can only end ABORTED/cancelled."""
-    store = {job_kind.adapter.xcom_key: "old-job-1"}
+    store = {job_kind.kind.xcom_key: "old-job-1"}
     api.responses = [stopping_response(job_kind), start_response(job_kind, job_kind.running),
                      job_kind.response(job_kind.succeeded)]
     result = job_kind.operator(poll_interval=0).execute(fake_context(store=store))
@@ -262,8 +262,19 @@ def test_retry_does_not_adopt_a_job_that_is_being_aborted(job_kind: JobKind, api
     assert paths(api)[1] == f"POST {job_kind.start_path}" and not aborts(api, job_kind)
 
 
-def test_a_kill_while_the_previous_job_is_aborted_starts_nothing(job_kind: JobKind, api: Recorder) -> None:
-    store = {job_kind.adapter.xcom_key: "old-job-1"}
+def test_retry_does_not_adopt_a_run_that_is_timing_out(api: Recorder, mock_connections: None) -> None:
+    """TIMING-OUT is about to end (as TIMED-OUT): like ABORTING, a retry starts a new run instead."""
+    from _kinds import KINDS
+
+    kind = KINDS["apify_run"]
+    api.responses = [kind.response("TIMING-OUT"), start_response(kind, kind.running), kind.response(kind.succeeded)]
+    result = kind.operator(poll_interval=0).execute(fake_context(store={kind.kind.xcom_key: "old-run-1"}))
+    assert result["status"] == kind.succeeded
+    assert paths(api)[1] == f"POST {kind.start_path}" and not aborts(api, kind)
+
+
+def test_a_kill_while_the_previous_job_is_aborted_starts_nothing(job_kind: KindCase, api: Recorder) -> None:
+    store = {job_kind.kind.xcom_key: "old-job-1"}
     op = job_kind.operator(poll_interval=0, reattach=False)
 
     def abort_then_sigterm(request: httpx.Request) -> httpx.Response:
@@ -276,7 +287,7 @@ def test_a_kill_while_the_previous_job_is_aborted_starts_nothing(job_kind: JobKi
     assert not [r for r in api.requests if r.url.path == job_kind.start_path]
 
 
-def test_an_interrupted_or_failed_abort_is_tried_again_by_on_kill(job_kind: JobKind, api: Recorder) -> None:
+def test_an_interrupted_or_failed_abort_is_tried_again_by_on_kill(job_kind: KindCase, api: Recorder) -> None:
     """execution_timeout (a BaseException) lands while the wait_timeout abort is retrying: on_kill,
     which Airflow calls next, must still abort; likewise after an abort that failed outright."""
     op = job_kind.operator(poll_interval=0, wait_timeout=0.01)
@@ -297,7 +308,7 @@ def test_an_interrupted_or_failed_abort_is_tried_again_by_on_kill(job_kind: JobK
     assert len(aborts(api, job_kind)) == 2  # the interrupted one, then on_kill's
 
     op = job_kind.operator(poll_interval=0)
-    op._job_id = job_kind.job_id
+    op._track(fake_context()).own(job_kind.job_id)  # a job this task owns
     api.requests.clear()
     api.default = job_kind.response(job_kind.aborted)
     api.responses = [httpx.Response(401, json={"error": {"type": "token-not-provided", "message": "no"}})]
@@ -307,7 +318,7 @@ def test_an_interrupted_or_failed_abort_is_tried_again_by_on_kill(job_kind: JobK
     assert len(aborts(api, job_kind)) == 2
 
 
-def test_deferrable_start_tolerates_a_404_right_after_the_start(job_kind: JobKind, api: Recorder) -> None:
+def test_deferrable_start_tolerates_a_404_right_after_the_start(job_kind: KindCase, api: Recorder) -> None:
     """Replicas lag right after a start: the deferrable path defers (the trigger has the grace
     window) instead of failing and aborting a healthy job."""
     api.responses = [start_response(job_kind, job_kind.running),
@@ -318,14 +329,14 @@ def test_deferrable_start_tolerates_a_404_right_after_the_start(job_kind: JobKin
     assert not aborts(api, job_kind)
 
 
-def test_a_start_with_an_unknown_outcome_fails_without_retry(job_kind: JobKind, api: Recorder) -> None:
+def test_a_start_with_an_unknown_outcome_fails_without_retry(job_kind: KindCase, api: Recorder) -> None:
     api.responses = [httpx.Response(503, text="upstream reset")]
     with pytest.raises(AirflowFailException, match="cannot start a duplicate"):
         job_kind.operator(poll_interval=0).execute(fake_context())
     assert [r.method for r in api.requests] == ["POST"]
 
 
-def test_a_created_job_whose_answer_is_unreadable_is_aborted(job_kind: JobKind, api: Recorder) -> None:
+def test_a_created_job_whose_answer_is_unreadable_is_aborted(job_kind: KindCase, api: Recorder) -> None:
     """The start answered 2xx with a body of the wrong shape: the job exists, the task cannot
     watch it, so it aborts it (the id is in the raw body) and fails without Airflow retries."""
     if job_kind.name == "template_build":
@@ -340,26 +351,26 @@ def test_a_created_job_whose_answer_is_unreadable_is_aborted(job_kind: JobKind, 
     assert [r.url.path for r in api.requests].count(job_kind.start_path) == 1
 
 
-def test_retry_adopts_the_running_job(job_kind: JobKind, api: Recorder) -> None:
-    store = {job_kind.adapter.xcom_key: job_kind.job_id}
+def test_retry_adopts_the_running_job(job_kind: KindCase, api: Recorder) -> None:
+    store = {job_kind.kind.xcom_key: job_kind.job_id}
     api.responses = [job_kind.response(job_kind.running), job_kind.response(job_kind.succeeded)]
     result = job_kind.operator(poll_interval=0).execute(fake_context(store=store))
     assert result["status"] == job_kind.succeeded
     assert all(r.method == "GET" for r in api.requests)  # no second start
 
 
-def test_retry_without_reattach_aborts_the_old_job_first(job_kind: JobKind, api: Recorder) -> None:
-    store = {job_kind.adapter.xcom_key: "old-job-1"}
+def test_retry_without_reattach_aborts_the_old_job_first(job_kind: KindCase, api: Recorder) -> None:
+    store = {job_kind.kind.xcom_key: "old-job-1"}
     abort_old = job_kind.abort_path.replace(job_kind.job_id, "old-job-1")
     api.responses = [job_kind.response(job_kind.running), job_kind.response(job_kind.aborted),
                      start_response(job_kind, job_kind.running), job_kind.response(job_kind.succeeded)]
     job_kind.operator(poll_interval=0, reattach=False).execute(fake_context(store=store))
     assert paths(api)[1] == f"POST {abort_old}" and paths(api)[2] == f"POST {job_kind.start_path}"
-    assert store[job_kind.adapter.xcom_key] == job_kind.job_id
+    assert store[job_kind.kind.xcom_key] == job_kind.job_id
 
 
-def test_retry_after_a_failed_job_starts_fresh(job_kind: JobKind, api: Recorder) -> None:
-    store = {job_kind.adapter.xcom_key: "old-job-1"}
+def test_retry_after_a_failed_job_starts_fresh(job_kind: KindCase, api: Recorder) -> None:
+    store = {job_kind.kind.xcom_key: "old-job-1"}
     api.responses = [job_kind.response(job_kind.failed), start_response(job_kind, job_kind.succeeded)]
     job_kind.operator(poll_interval=0).execute(fake_context(store=store))
     assert paths(api)[1] == f"POST {job_kind.start_path}"
@@ -402,21 +413,21 @@ def test_deferred_template_build_streams_its_log_lines_from_the_trigger(
     assert "pulling base image" in logged and "installing requirements" in logged
 
 
-def test_trigger_yields_terminal_event(job_kind: JobKind, api: Recorder) -> None:
+def test_trigger_yields_terminal_event(job_kind: KindCase, api: Recorder) -> None:
     api.responses = [job_kind.response(job_kind.running), httpx.Response(503), job_kind.response(job_kind.succeeded)]
-    payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=job_kind.adapter.hook_class.default_conn_name,
+    payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=job_kind.kind.hook_class.default_conn_name,
                                            poll_interval=0))
-    assert read_event(job_kind.adapter, payload)["outcome"] == EVENT_TERMINAL
+    assert read_event(job_kind.kind, payload)["outcome"] == EVENT_TERMINAL
     assert payload["status"] == job_kind.succeeded and payload["summary"]["id"] == job_kind.job_id
     json.dumps(payload)
     pickle.dumps(payload)
 
 
-def test_trigger_aborts_at_its_deadline(job_kind: JobKind, api: Recorder) -> None:
+def test_trigger_aborts_at_its_deadline(job_kind: KindCase, api: Recorder) -> None:
     import time
 
     api.default = job_kind.response(job_kind.running)
-    conn = job_kind.adapter.hook_class.default_conn_name
+    conn = job_kind.kind.hook_class.default_conn_name
     payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=conn, end_time=time.time() + 0.2,
                                            poll_interval=0.05))
     assert payload["outcome"] == EVENT_TIMEOUT and len(aborts(api, job_kind)) == 1
@@ -426,7 +437,7 @@ def test_trigger_aborts_at_its_deadline(job_kind: JobKind, api: Recorder) -> Non
     assert payload["outcome"] == EVENT_TIMEOUT and not aborts(api, job_kind)
 
 
-def test_a_trigger_abort_that_fails_at_the_deadline_is_sent_again_by_the_task(job_kind: JobKind, api: Recorder) -> None:
+def test_a_trigger_abort_that_fails_at_the_deadline_is_sent_again_by_the_task(job_kind: KindCase, api: Recorder) -> None:
     import time
 
     def server(request: httpx.Request) -> httpx.Response:
@@ -435,7 +446,7 @@ def test_a_trigger_abort_that_fails_at_the_deadline_is_sent_again_by_the_task(jo
         return job_kind.response(job_kind.running)
 
     api.default = server
-    conn = job_kind.adapter.hook_class.default_conn_name
+    conn = job_kind.kind.hook_class.default_conn_name
     payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=conn, end_time=time.time() + 0.1,
                                            poll_interval=0.05))
     assert payload["outcome"] == EVENT_TIMEOUT and payload["aborted"] is False
@@ -453,9 +464,9 @@ def test_a_trigger_abort_that_fails_at_the_deadline_is_sent_again_by_the_task(jo
     assert len(aborts(api, job_kind)) == 2
 
 
-def test_trigger_on_kill_aborts_and_cleanup_does_not(job_kind: JobKind, api: Recorder) -> None:
+def test_trigger_on_kill_aborts_and_cleanup_does_not(job_kind: KindCase, api: Recorder) -> None:
     api.default = job_kind.response(job_kind.aborted)
-    conn = job_kind.adapter.hook_class.default_conn_name
+    conn = job_kind.kind.hook_class.default_conn_name
     trig = job_kind.trigger(job_id=job_kind.job_id, conn_id=conn, reason="r" if job_kind.name == "template_build" else None)
     asyncio.run(trig.cleanup())
     assert not api.requests
@@ -465,14 +476,14 @@ def test_trigger_on_kill_aborts_and_cleanup_does_not(job_kind: JobKind, api: Rec
     assert len(aborts(api, job_kind)) == 1
 
 
-def test_trigger_404_is_an_error_event_not_an_endless_wait(job_kind: JobKind, api: Recorder) -> None:
+def test_trigger_404_is_an_error_event_not_an_endless_wait(job_kind: KindCase, api: Recorder) -> None:
     api.default = httpx.Response(404, json={"error": {"type": "record-not-found", "message": "gone"}})
-    payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=job_kind.adapter.hook_class.default_conn_name))
+    payload = run_trigger(job_kind.trigger(job_id=job_kind.job_id, conn_id=job_kind.kind.hook_class.default_conn_name))
     assert payload["outcome"] == EVENT_ERROR and "404" in payload["message"]
 
 
 # ------------------------------------------------------------------- sensors
-def test_sensor_poke(job_kind: JobKind, api: Recorder) -> None:
+def test_sensor_poke(job_kind: KindCase, api: Recorder) -> None:
     sensor = job_kind.sensor()
     ctx = fake_context()
     api.responses = [job_kind.response(job_kind.running), job_kind.response(job_kind.succeeded),
@@ -487,7 +498,7 @@ def test_sensor_poke(job_kind: JobKind, api: Recorder) -> None:
         sensor.poke(ctx)
 
 
-def test_sensor_timeout_aborts_unless_told_not_to(job_kind: JobKind, api: Recorder) -> None:
+def test_sensor_timeout_aborts_unless_told_not_to(job_kind: KindCase, api: Recorder) -> None:
     api.default = job_kind.response(job_kind.running)
     with pytest.raises(AirflowSensorTimeout):
         job_kind.sensor(timeout=0.15, poke_interval=0.05).execute(fake_context())
@@ -500,7 +511,7 @@ def test_sensor_timeout_aborts_unless_told_not_to(job_kind: JobKind, api: Record
     assert not aborts(api, job_kind)
 
 
-def test_sensor_deferrable(job_kind: JobKind, api: Recorder) -> None:
+def test_sensor_deferrable(job_kind: KindCase, api: Recorder) -> None:
     api.default = job_kind.response(job_kind.running)
     with pytest.raises(TaskDeferred) as exc:
         job_kind.sensor(deferrable=True, timeout=100).execute(fake_context())
@@ -513,7 +524,7 @@ def test_sensor_deferrable(job_kind: JobKind, api: Recorder) -> None:
     assert len(aborts(api, job_kind)) == 1
 
 
-def test_soft_fail_skip_caused_by_execution_timeout_in_a_poke_still_aborts(job_kind: JobKind, api: Recorder) -> None:
+def test_soft_fail_skip_caused_by_execution_timeout_in_a_poke_still_aborts(job_kind: KindCase, api: Recorder) -> None:
     """execution_timeout lands inside a (slow) poke: with soft_fail Airflow skips the sensor
     (AirflowSkipException from the AirflowTaskTimeout); the job must not be left running."""
     def server(request: httpx.Request) -> httpx.Response:
@@ -531,7 +542,7 @@ def test_soft_fail_skip_caused_by_execution_timeout_in_a_poke_still_aborts(job_k
     assert len(aborts(api, job_kind)) == 1
 
 
-def test_deferrable_sensor_honours_soft_fail_on_a_bad_end_before_deferring(job_kind: JobKind, api: Recorder) -> None:
+def test_deferrable_sensor_honours_soft_fail_on_a_bad_end_before_deferring(job_kind: KindCase, api: Recorder) -> None:
     api.default = job_kind.response(job_kind.failed)
     with pytest.raises(AirflowSkipException):
         job_kind.sensor(deferrable=True, soft_fail=True).execute(fake_context())
@@ -540,7 +551,7 @@ def test_deferrable_sensor_honours_soft_fail_on_a_bad_end_before_deferring(job_k
     assert not aborts(api, job_kind)
 
 
-def test_sensor_pushes_its_extra_link_while_it_waits(job_kind: JobKind, api: Recorder) -> None:
+def test_sensor_pushes_its_extra_link_while_it_waits(job_kind: KindCase, api: Recorder) -> None:
     sensor = job_kind.sensor()
     ctx = fake_context()
     api.default = job_kind.response(job_kind.running)
@@ -553,18 +564,18 @@ def test_sensor_pushes_its_extra_link_while_it_waits(job_kind: JobKind, api: Rec
 
 
 def test_deferred_sensor_polls_at_its_poke_interval_unless_the_service_long_polls(
-        job_kind: JobKind, api: Recorder) -> None:
+        job_kind: KindCase, api: Recorder) -> None:
     api.default = job_kind.response(job_kind.running)
     with pytest.raises(TaskDeferred) as exc:
         job_kind.sensor(deferrable=True, poke_interval=300, timeout=1000).execute(fake_context())
-    expected = None if job_kind.adapter.long_polls else 300.0
+    expected = None if job_kind.kind.long_polls else 300.0
     assert exc.value.trigger.serialize()[1]["poll_interval"] == expected
 
 
 # ----------------------------------------------------------------- notifiers
-def test_notifier_aborts_the_id_from_xcom(job_kind: JobKind, api: Recorder) -> None:
+def test_notifier_aborts_the_id_from_xcom(job_kind: KindCase, api: Recorder) -> None:
     api.default = job_kind.response(job_kind.aborted)
-    ctx = fake_context(xcom={job_kind.adapter.xcom_key: job_kind.job_id})
+    ctx = fake_context(xcom={job_kind.kind.xcom_key: job_kind.job_id})
     job_kind.notifier().notify(ctx)
     assert len(aborts(api, job_kind)) == 1
     if job_kind.name == "template_build":
@@ -573,9 +584,9 @@ def test_notifier_aborts_the_id_from_xcom(job_kind: JobKind, api: Recorder) -> N
 
 
 @pytest.mark.parametrize("failure", ["missing", "404", "401", "dead", "no-ti"])
-def test_notifier_never_raises(job_kind: JobKind, api: Recorder, failure: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_notifier_never_raises(job_kind: KindCase, api: Recorder, failure: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    ctx = fake_context(xcom={} if failure == "missing" else {job_kind.adapter.xcom_key: job_kind.job_id})
+    ctx = fake_context(xcom={} if failure == "missing" else {job_kind.kind.xcom_key: job_kind.job_id})
     if failure == "no-ti":
         ctx = {}
     api.default = {
@@ -623,7 +634,7 @@ def test_killed_graceful_run_sends_graceful_abort_without_waiting(api: Recorder)
     assert [r.url.params.get("gracefully") for r in aborts(api, kind)] == ["true"]
 
 
-def test_kill_while_the_start_is_in_flight_aborts_the_new_job(job_kind: JobKind, api: Recorder) -> None:
+def test_kill_while_the_start_is_in_flight_aborts_the_new_job(job_kind: KindCase, api: Recorder) -> None:
     op = job_kind.operator(poll_interval=0)
 
     def start_then_sigterm(request: httpx.Request) -> httpx.Response:
@@ -637,7 +648,7 @@ def test_kill_while_the_start_is_in_flight_aborts_the_new_job(job_kind: JobKind,
     assert len(aborts(api, job_kind)) == 1
 
 
-def test_bad_rendered_input_fails_without_retry(job_kind: JobKind, api: Recorder) -> None:
+def test_bad_rendered_input_fails_without_retry(job_kind: KindCase, api: Recorder) -> None:
     bad = {"apify_run": {"actor_id": "a/b/c"}, "apify_build": {"actor_id": ""},
            "template_build": {"build_request": ["not", "a", "dict"]}}[job_kind.name]
     op = job_kind.operator(poll_interval=0)
@@ -646,7 +657,7 @@ def test_bad_rendered_input_fails_without_retry(job_kind: JobKind, api: Recorder
     with pytest.raises(AirflowFailException, match="not retried"):
         op.execute(fake_context())
     sensor = job_kind.sensor()
-    setattr(sensor, sensor.job_id_attr, "../etc")
+    setattr(sensor, job_kind.kind.xcom_key, "../etc")  # run_id / build_id
     with pytest.raises(AirflowFailException, match="not retried"):
         sensor.execute(fake_context())
     assert not api.requests
