@@ -7,7 +7,6 @@ and journaled, a fault rule may be applied, and the matched handler runs. Reques
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import importlib
 import logging
@@ -17,14 +16,13 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.types import Message, Receive, Scope, Send
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
-from airflow_provider_jobs.emulator import apify_routes, control, template_routes
+from airflow_provider_jobs.emulator import apify_routes, control, faults, template_routes
 from airflow_provider_jobs.emulator._util import iso_ms, request_id
 from airflow_provider_jobs.emulator.emulator import Emulator
-from airflow_provider_jobs.emulator.errors import EmulatedApiError
-from airflow_provider_jobs.emulator.faults import Fault, apify_error, fault_response, templates_error
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, error_body
 from airflow_provider_jobs.emulator.journal import JournalEntry
 from airflow_provider_jobs.emulator.routing import RequestContext, RouteMatch, Router, body_for_journal
 
@@ -41,19 +39,6 @@ def api_for(path: str) -> str | None:
     if path.startswith("/v1/") or path == "/healthz":
         return "templates"
     return None
-
-
-def error_response(api: str | None, error: EmulatedApiError, rid: str) -> Response:
-    """Render an :class:`EmulatedApiError` in the shape of ``api``."""
-    if api == "apify":
-        body = apify_error(error.status, error.error_type, error.message)
-    elif api == "templates":
-        body = templates_error(
-            error.status, error.error_type, error.message, request_id=rid, build_id=error.build_id
-        )
-    else:
-        body = {"error": error.message, "code": error.error_type}
-    return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
 def _decode_body(body: bytes, encoding: str) -> bytes:
@@ -85,16 +70,6 @@ def _token(api: str | None, headers: dict[str, str], query: dict[str, str]) -> t
     if api == "apify" and query.get("token"):
         return query["token"], "query"
     return None, None
-
-
-async def _abort_transport(send: Send) -> None:
-    """Close the client connection without a (complete) response (uvicorn only)."""
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if transport is None:
-        raise RuntimeError("dropping a connection needs the emulator to run under uvicorn")
-    transport.abort()
-    for _ in range(3):
-        await asyncio.sleep(0)
 
 
 class EmulatorApp:
@@ -197,8 +172,18 @@ class EmulatorApp:
                 token_source=token_source,
             )
 
+        build_id = match.params.get("build_id") if api == "templates" else None
         try:
-            status = await self._respond(scope, receive, send, match, fault, api, rid, make_context)
+            status = await faults.respond(
+                fault,
+                lambda: self._dispatch(match, api, rid, make_context),
+                scope,
+                receive,
+                send,
+                api=api,
+                request_id=rid,
+                build_id=build_id,
+            )
         finally:
             if entry is not None:
                 entry.duration = time.monotonic() - arrived
@@ -223,14 +208,18 @@ class EmulatorApp:
         try:
             if match.route is None:
                 raise self._unrouted(match, api)
-            context = make_context(match)
-            return await match.route.handler(context)
+            response = await match.route.handler(make_context(match))
         except EmulatedApiError as error:
-            return error_response(api, error, rid)
+            response = JSONResponse(
+                error_body(api, error, rid), status_code=error.status, headers=error.headers
+            )
         except Exception:  # a bug in the emulator: answer like a real server would, and log it
             _LOG.exception("emulator handler failed for %s (request %s)", match.route, rid)
             error_type = "internal-server-error" if api == "apify" else "internal_error"
-            return error_response(api, EmulatedApiError(500, error_type, "Internal server error"), rid)
+            crash = EmulatedApiError(500, error_type, "Internal server error")
+            response = JSONResponse(error_body(api, crash, rid), status_code=500)
+        response.headers["x-request-id"] = rid
+        return response
 
     @staticmethod
     def _unrouted(match: RouteMatch, api: str | None) -> EmulatedApiError:
@@ -247,86 +236,3 @@ class EmulatorApp:
         if api == "apify":
             return EmulatedApiError(404, "page-not-found", _PAGE_NOT_FOUND)
         return EmulatedApiError(404, "not_found", "not found")
-
-    async def _respond(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        match: RouteMatch,
-        fault: Fault | None,
-        api: str | None,
-        rid: str,
-        make_context: ContextFactory,
-    ) -> int | None:
-        """Produce the response, applying ``fault``; return the status sent (``None`` if dropped)."""
-        if fault is not None and fault.delay:
-            await asyncio.sleep(fault.delay)
-        kind = fault.kind if fault is not None else None
-        if kind == "drop_before":
-            await _abort_transport(send)
-            return None
-        if fault is not None and kind in {"status", "html"}:
-            build_id = match.params.get("build_id") if api == "templates" else None
-            status, headers, body = fault_response(fault, api, rid, build_id)
-            await self._send(send, status, [*headers, ("x-request-id", rid)], body)
-            return status
-        response = await self._dispatch(match, api, rid, make_context)
-        response.headers["x-request-id"] = rid
-        if kind == "drop_after":
-            await _abort_transport(send)
-            return None
-        if isinstance(response, StreamingResponse) or fault is None or kind == "delay":
-            return await self._send_response(response, scope, receive, send)
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
-        body = bytes(response.body)
-        if kind == "malformed_json":
-            cut = body[: max(1, len(body) // 2)]
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            await self._send(send, 200, headers, cut)
-            return 200
-        if kind == "reset_mid_body":
-            await self._send_start(send, response.status_code, headers)
-            await send(
-                {"type": "http.response.body", "body": body[: max(1, len(body) // 2)], "more_body": True}
-            )
-            await _abort_transport(send)
-            return None
-        await self._send_start(send, response.status_code, headers)
-        for offset in range(0, len(body), fault.chunk_size):
-            if offset:
-                await asyncio.sleep(fault.chunk_delay)
-            if getattr(getattr(send, "__self__", None), "disconnected", False):
-                return response.status_code
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": body[offset : offset + fault.chunk_size],
-                    "more_body": True,
-                }
-            )
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        return response.status_code
-
-    @staticmethod
-    async def _send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> int:
-        sent: list[int] = []
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                sent.append(int(message["status"]))
-            await send(message)
-
-        await response(scope, receive, recording_send)
-        return sent[0] if sent else response.status_code
-
-    @staticmethod
-    async def _send_start(send: Send, status: int, headers: list[tuple[str, str]]) -> None:
-        encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-        await send({"type": "http.response.start", "status": status, "headers": encoded})
-
-    async def _send(self, send: Send, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-        headers.append(("content-length", str(len(body))))
-        await self._send_start(send, status, headers)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
