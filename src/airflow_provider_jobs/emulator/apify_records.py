@@ -50,13 +50,21 @@ class RunOptions:
     max_total_charge_usd: float | None = None
     restart_on_error: bool | None = None
 
-
-@dataclass
-class Origin:
-    """Who sent the request that created a job (``meta`` of the run or build)."""
-
-    client_ip: str = "127.0.0.1"
-    user_agent: str = "airflow-jobs-emulator"
+    def to_json(self, actor: ActorRecord) -> dict[str, Any]:
+        """Render the run's ``options``, the actor's defaults filling the gaps."""
+        memory = self.memory_mbytes or actor.default_memory_mbytes
+        timeout = actor.default_timeout_secs if self.timeout_secs is None else self.timeout_secs
+        data: dict[str, Any] = {
+            "build": self.build or "latest",
+            "timeoutSecs": timeout,
+            "memoryMbytes": memory,
+            "diskMbytes": memory * 2,
+        }
+        if self.max_items is not None:
+            data["maxItems"] = self.max_items
+        if self.max_total_charge_usd is not None:
+            data["maxTotalChargeUsd"] = self.max_total_charge_usd
+        return data
 
 
 @dataclass
@@ -133,12 +141,12 @@ class JobRecord:
     """An Apify run or build: identity, options and the schedule its status follows."""
 
     kind: JobKind
-    id: str
     actor: ActorRecord
     user: ApifyUser
-    created: float
-    phases: list[Phase]
     timeline: Timeline
+    id: str = field(default_factory=apify_id)
+    created: float = 0.0
+    phases: list[Phase] = field(default_factory=list)
     client_ip: str = "127.0.0.1"
     user_agent: str = "airflow-jobs-emulator"
     options: dict[str, Any] = field(default_factory=dict)

@@ -18,8 +18,13 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from airflow_provider_jobs.emulator._util import RealClock
-from airflow_provider_jobs.emulator.apify_records import ActorRecord, ApifyUser, JobKind, JobRecord
-from airflow_provider_jobs.emulator.apify_state import Origin, RunOptions
+from airflow_provider_jobs.emulator.apify_records import (
+    ActorRecord,
+    ApifyUser,
+    JobKind,
+    JobRecord,
+    RunOptions,
+)
 from airflow_provider_jobs.emulator.errors import EmulatedApiError
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 from airflow_provider_jobs.emulator.timelines import APIFY_STATUSES
@@ -179,8 +184,9 @@ def _webhooks(ctx: RequestContext) -> list[Any]:
     return value
 
 
-def _origin(ctx: RequestContext) -> Origin:
-    return Origin(ctx.client_ip, ctx.headers.get("user-agent", ""))
+def _origin(ctx: RequestContext) -> dict[str, str]:
+    """The ``client_ip`` and ``user_agent`` a job records about the request that created it."""
+    return {"client_ip": ctx.client_ip, "user_agent": ctx.headers.get("user-agent", "")}
 
 
 async def _created(ctx: RequestContext, job: JobRecord) -> Response:
@@ -216,7 +222,7 @@ async def start_run(ctx: RequestContext) -> Response:
         run_input=run_input,
         input_body_len=len(ctx.body),
         webhooks=webhooks,
-        origin=_origin(ctx),
+        **_origin(ctx),
     )
     return await _created(ctx, job)
 
@@ -293,7 +299,7 @@ async def start_build(ctx: RequestContext) -> Response:
         tag=ctx.query.get("tag") or "latest",
         use_cache=bool(use_cache),
         beta_packages=bool(beta),
-        origin=_origin(ctx),
+        **_origin(ctx),
     )
     return await _created(ctx, job)
 

@@ -20,7 +20,6 @@ from airflow_provider_jobs.emulator.apify_records import (
     ApifyUser,
     JobKind,
     JobRecord,
-    Origin,
     RunOptions,
     new_storage_ids,
 )
@@ -153,14 +152,6 @@ class ApifyState:
         return actor
 
     # -- creating jobs ----------------------------------------------------------------------
-    def _new_job(self, kind: JobKind, actor: ActorRecord, user: ApifyUser, **fields: Any) -> JobRecord:
-        timeline = actor.run_timeline if kind == "run" else actor.build_timeline
-        origin = fields.pop("origin", None) or Origin()
-        job_id = apify_id()
-        return JobRecord(
-            kind, job_id, actor, user, 0.0, [], timeline, origin.client_ip, origin.user_agent, **fields
-        )
-
     def _place(self, job: JobRecord, status: str | None, timeout: float | None) -> JobRecord:
         """Schedule ``job`` so it is in ``status`` now (just created when ``None``); store it."""
         rt = self.runtime
@@ -210,32 +201,15 @@ class ApifyState:
     ) -> JobRecord:
         """Start a run of ``actor`` (or create one already in ``status``).
 
-        :param fields: ``run_input``, ``input_body_len``, ``webhooks``, ``origin``.
+        :param fields: :class:`~airflow_provider_jobs.emulator.apify_records.JobRecord` fields
+            (``run_input``, ``input_body_len``, ``webhooks``, ``client_ip``, ``user_agent``).
         """
-        memory = options.memory_mbytes or actor.default_memory_mbytes
-        timeout = actor.default_timeout_secs if options.timeout_secs is None else options.timeout_secs
-        run_options: dict[str, Any] = {
-            "build": options.build or "latest",
-            "timeoutSecs": timeout,
-            "memoryMbytes": memory,
-            "diskMbytes": memory * 2,
-        }
-        if options.max_items is not None:
-            run_options["maxItems"] = options.max_items
-        if options.max_total_charge_usd is not None:
-            run_options["maxTotalChargeUsd"] = options.max_total_charge_usd
+        run_options = options.to_json(actor)
         with self.lock:
-            build = self.latest_build(actor, options.build or "latest")
-            job = self._new_job(
-                "run",
-                actor,
-                user,
-                options=run_options,
-                build_id=build.id,
-                build_number=build.build_number,
-                storage_ids=new_storage_ids(),
-                **fields,
-            )
+            build = self.latest_build(actor, run_options["build"])
+            job = JobRecord("run", actor, user, actor.run_timeline, options=run_options, **fields)
+            job.build_id, job.build_number, job.storage_ids = build.id, build.build_number, new_storage_ids()
+            timeout = run_options["timeoutSecs"]
             return self._place(job, status, float(timeout) if timeout else None)
 
     def new_build(
@@ -244,13 +218,16 @@ class ApifyState:
         user: ApifyUser,
         *,
         version: str,
-        tag: str | None = "latest",
         use_cache: bool = False,
         beta_packages: bool = False,
-        origin: Origin | None = None,
         status: str | None = None,
+        **fields: Any,
     ) -> JobRecord:
-        """Start a build of ``actor`` for ``version`` (or create one already in ``status``)."""
+        """Start a build of ``actor`` for ``version`` (or create one already in ``status``).
+
+        :param fields: :class:`~airflow_provider_jobs.emulator.apify_records.JobRecord` fields
+            (``tag``, ``client_ip``, ``user_agent``).
+        """
         options = {
             "useCache": use_cache,
             "betaPackages": beta_packages,
@@ -259,17 +236,8 @@ class ApifyState:
         }
         with self.lock:
             counter = actor.build_counters[version] = actor.build_counters.get(version, 0) + 1
-            job = self._new_job(
-                "build",
-                actor,
-                user,
-                options=options,
-                build_number=f"{version}.{counter}",
-                version=version,
-                tag=tag or "latest",
-                origin=origin,
-            )
-            job.build_id = job.id
+            job = JobRecord("build", actor, user, actor.build_timeline, version=version, **fields)
+            job.options, job.build_id, job.build_number = options, job.id, f"{version}.{counter}"
             return self._place(job, status, None)
 
     def create_run(

@@ -43,6 +43,10 @@ OPERATIONS: list[Operation[..., Any]] = []
 
 @functools.lru_cache(maxsize=None)
 def _adapter(hint: Any) -> TypeAdapter[Any]:
+    """Return the pydantic adapter of ``hint`` without its ``None``, for values that are given."""
+    others = tuple(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if len(others) < len(typing.get_args(hint)):
+        hint = others[0] if len(others) == 1 else typing.Union[others]
     return TypeAdapter(hint)
 
 
@@ -166,7 +170,11 @@ class Operation(Generic[P, R]):
                 and param.name not in given
             ):
                 raise KeyError(param.name)
-        return self.bind(**{name: _adapter(self.hints[name]).validate_python(v) for name, v in given.items()})
+        typed = {
+            name: None if v is None else _adapter(self.hints[name]).validate_python(v)
+            for name, v in given.items()
+        }
+        return self.bind(**typed)
 
     def to_json(self, emulator: object, args: dict[str, Any], result: Any) -> Any:
         """Return the control API's JSON reply for a result."""
