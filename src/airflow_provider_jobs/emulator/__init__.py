@@ -49,21 +49,7 @@ _EXPORTS = {
     "UnknownRecordError": "errors",
 }
 
-__all__ = [
-    "DEFAULT_APIFY_TOKEN",
-    "DEFAULT_TEMPLATES_TOKEN",
-    "ActorRef",
-    "Emulator",
-    "EmulatorClient",
-    "EmulatorClientError",
-    "EmulatorServer",
-    "Fault",
-    "JournalEntry",
-    "ManualClock",
-    "TemplateTimeline",
-    "Timeline",
-    "UnknownRecordError",
-]
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
