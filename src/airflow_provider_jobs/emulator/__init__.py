@@ -49,7 +49,21 @@ _EXPORTS = {
     "UnknownRecordError": "errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DEFAULT_APIFY_TOKEN",
+    "DEFAULT_TEMPLATES_TOKEN",
+    "ActorRef",
+    "Emulator",
+    "EmulatorClient",
+    "EmulatorClientError",
+    "EmulatorServer",
+    "Fault",
+    "JournalEntry",
+    "ManualClock",
+    "TemplateTimeline",
+    "Timeline",
+    "UnknownRecordError",
+]
 
 
 def __getattr__(name: str) -> Any:
