@@ -1,8 +1,10 @@
-"""The ASGI application: routing, journaling, fault injection and error rendering.
+"""The ASGI application: it reads, routes and journals each request and renders errors.
 
 Every request to the emulated APIs goes through :meth:`EmulatorApp.__call__`: its body is read
-and journaled, a fault rule may be applied, and the matched handler runs. Requests under
-``/_emulator`` (the control API) are neither journaled nor faulted.
+and routed, it is journaled, the first matching fault rule is taken, and
+:func:`~airflow_provider_jobs.emulator.faults.respond` answers it (running the handler unless the
+fault says otherwise). Requests under ``/_emulator`` (the control API) are neither journaled
+nor faulted.
 """
 
 from __future__ import annotations

@@ -83,6 +83,7 @@ class RequestContext:
 
     emulator: Emulator
     api: str | None
+    """``apify``, ``templates``, ``control`` (under ``/_emulator``) or ``None`` (neither)."""
     route: RouteSpec | None
     params: dict[str, str]
     method: str
