@@ -48,7 +48,7 @@ def test_start_run_returns_201_with_location_and_a_full_run(
     }
     assert run["buildNumber"] == "0.0.1" and run["meta"]["origin"] == "API" and run["finishedAt"] is None
     assert run["stats"]["inputBodyLen"] == len(response.request.content)
-    with emu.lock:
+    with emu.apify.lock:
         assert emu.apify.runs[run["id"]].run_input == {"greeting": "hi"}
 
 
@@ -100,7 +100,7 @@ def test_gzip_request_bodies_are_decoded(emu: Emulator, apify: httpx.Client, act
     body = gzip.compress(json.dumps({"big": "x" * 2000}).encode())
     headers = {"content-type": "application/json", "content-encoding": "gzip"}
     run = apify.post("/v2/actors/demo~hello/runs", content=body, headers=headers).json()["data"]
-    with emu.lock:
+    with emu.apify.lock:
         assert emu.apify.runs[run["id"]].run_input == {"big": "x" * 2000}
     assert emu.journal[-1].body == {"big": "x" * 2000}  # journaled decoded
     bad = apify.post("/v2/actors/demo~hello/runs", content=b"x", headers={"content-encoding": "zstd-ish"})
@@ -133,7 +133,7 @@ def test_webhooks_and_restart_on_error_are_accepted(
     run = apify.post(
         "/v2/actors/demo~hello/runs", params={"webhooks": encoded, "restartOnError": "true"}
     ).json()["data"]
-    with emu.lock:
+    with emu.apify.lock:
         assert emu.apify.runs[run["id"]].webhooks == hooks
 
 

@@ -151,3 +151,33 @@ def test_raw_control_requests_as_in_the_docs(emu: Emulator, base_url: str) -> No
     assert httpx.delete(f"{base_url}/_emulator/faults/{fault['id']}").json() == {"removed": True}
     journal = httpx.get(f"{base_url}/_emulator/journal", params={"method": "GET"}).json()
     assert journal == []
+
+
+def test_one_table_drives_the_facade_the_control_routes_and_the_client() -> None:
+    import inspect
+
+    from airflow_provider_jobs.emulator import control
+    from airflow_provider_jobs.emulator.ops import OPERATIONS, EmulatorApi
+
+    table = [op for op in OPERATIONS if vars(EmulatorApi).get(op.name) is op]
+    assert len(table) == len(OPERATIONS) >= 27
+    routes = {(route.method, route.template) for route in control.routes()}
+    assert routes == {(op.verb, "/_emulator" + op.path) for op in table}
+    for op in table:
+        if op.name.startswith("_"):
+            continue
+        in_process, remote = getattr(Emulator, op.name), getattr(EmulatorClient, op.name)
+        assert in_process is remote or inspect.signature(in_process) == inspect.signature(op.impl), op.name
+        assert remote.__doc__ == op.impl.__doc__ and remote.__doc__, op.name
+
+
+def test_control_rejects_fields_of_the_other_api_and_values_of_the_wrong_type(
+    emu: Emulator, base_url: str
+) -> None:
+    other_api = httpx.post(f"{base_url}/_emulator/tokens", json={"api": "apify", "token": "t", "namespace": "n"})
+    assert other_api.status_code == 400 and "namespace" in other_api.json()["error"]
+    wrong_type = httpx.post(f"{base_url}/_emulator/actors", json={"name": 5})
+    assert wrong_type.status_code == 400 and wrong_type.json()["code"] == "invalid_request"
+    assert httpx.post(f"{base_url}/_emulator/tokens", json={"api": "x", "token": "t"}).json()["error"] == (
+        '"api" must be "apify" or "templates"'
+    )

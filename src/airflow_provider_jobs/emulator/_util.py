@@ -140,11 +140,13 @@ class Waker:
 
 @dataclass
 class Runtime:
-    """Clock and time scale shared by both API backends, and the waker of held requests."""
+    """What both services share: the clock, the time scale, the waker of held requests and the
+    lock every method of a service state takes (re-entrant: one method may call another)."""
 
     clock: Clock
     time_scale: float
     waker: Waker = field(default_factory=Waker)
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     def now(self) -> float:
         """Return the current clock reading."""

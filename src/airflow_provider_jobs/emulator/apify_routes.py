@@ -18,8 +18,13 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from airflow_provider_jobs.emulator._util import RealClock
-from airflow_provider_jobs.emulator.apify_backend import RunOptions
-from airflow_provider_jobs.emulator.apify_state import ActorRecord, ApifyUser, JobRecord
+from airflow_provider_jobs.emulator.apify_records import (
+    ActorRecord,
+    ApifyUser,
+    JobKind,
+    JobRecord,
+    RunOptions,
+)
 from airflow_provider_jobs.emulator.errors import EmulatedApiError
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 from airflow_provider_jobs.emulator.timelines import APIFY_STATUSES
@@ -40,7 +45,7 @@ def require_user(ctx: RequestContext) -> ApifyUser:
     """Return the user of the request's token, or raise the API's 401."""
     if ctx.token is None:
         raise EmulatedApiError(401, "token-not-provided", "Authentication token was not provided")
-    user = ctx.emulator.apify.tokens.get(ctx.token)
+    user = ctx.emulator.apify.user_of(ctx.token)
     if user is None:
         raise EmulatedApiError(
             401, "user-or-token-not-found", "User was not found or authentication token is not valid"
@@ -90,7 +95,7 @@ def _time_param(ctx: RequestContext, name: str) -> float | None:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise _invalid(f'Invalid value of parameter "{name}": "{raw}" is not an ISO 8601 date') from None
-    runtime = ctx.emulator.runtime
+    runtime = ctx.emulator.apify.runtime
     now = runtime.now()
     return now + (moment - runtime.clock.to_wall(now)).total_seconds()
 
@@ -103,13 +108,12 @@ def _actor(ctx: RequestContext, user: ApifyUser | None) -> ActorRecord:
 
 
 def _job(
-    ctx: RequestContext, kind: str, owner: ApifyUser | None, actor: ActorRecord | None = None
+    ctx: RequestContext, kind: JobKind, owner: ApifyUser | None, actor: ActorRecord | None = None
 ) -> JobRecord:
     """Find a run or build; with ``owner`` it must be theirs, with ``actor`` it must be its."""
     apify = ctx.emulator.apify
-    store = apify.runs if kind == "run" else apify.builds
     key = ctx.param("runId" if kind == "run" else "buildId")
-    job = store.get(key)
+    job = apify.job(kind, key)
     if kind == "run" and key == "last" and actor is not None:
         statuses = _statuses(ctx)
         runs = apify.list_runs(actor, owner, statuses=statuses, desc=True)
@@ -138,24 +142,21 @@ def _statuses(ctx: RequestContext) -> set[str] | None:
 
 async def _wait_and_render(ctx: RequestContext, job: JobRecord, *, with_usage: bool = True) -> dict[str, Any]:
     """Honour ``waitForFinish`` (seconds, clamped to 60) and render the job."""
-    emulator = ctx.emulator
-    apify = emulator.apify
-    wait = min(number_param(ctx, "waitForFinish") or 0.0, emulator.max_wait_for_finish)
+    apify = ctx.emulator.apify
+    wait = min(number_param(ctx, "waitForFinish") or 0.0, ctx.emulator.max_wait_for_finish)
     deadline = time.monotonic() + wait
     # Sleep until the job's scheduled end or an abort wakes us; a manual clock only moves when a
     # test says so, so with one the job is re-checked every few ms instead.
     tick = math.inf if isinstance(apify.runtime.clock, RealClock) else _MANUAL_CLOCK_TICK
     with apify.runtime.waker.watch(job.id) as changed:
-        while True:
-            with emulator.lock:
-                if apify.is_terminal(job) or time.monotonic() >= deadline:
-                    return apify.render(job, with_usage=with_usage)
-                changed.clear()
-                pause = min(apify.next_change_in(job), deadline - time.monotonic(), tick)
+        while time.monotonic() < deadline and (pause := apify.pause_before_end(job, changed)) is not None:
             try:
-                await asyncio.wait_for(changed.wait(), max(0.0, pause) + _WAKE_MARGIN)
+                await asyncio.wait_for(
+                    changed.wait(), max(0.0, min(pause, deadline - time.monotonic(), tick)) + _WAKE_MARGIN
+                )
             except asyncio.TimeoutError:
                 pass
+    return apify.render(job, with_usage=with_usage)
 
 
 def _run_input(ctx: RequestContext) -> Any:
@@ -183,6 +184,18 @@ def _webhooks(ctx: RequestContext) -> list[Any]:
     return value
 
 
+def _origin(ctx: RequestContext) -> dict[str, str]:
+    """The ``client_ip`` and ``user_agent`` a job records about the request that created it."""
+    return {"client_ip": ctx.client_ip, "user_agent": ctx.headers.get("user-agent", "")}
+
+
+async def _created(ctx: RequestContext, job: JobRecord) -> Response:
+    """Answer a start: 201, the job (after any ``waitForFinish``) and its ``Location``."""
+    location = f"{ctx.base_url}/v2/actors/{job.actor.id}/{job.kind}s/{job.id}"
+    data = await _wait_and_render(ctx, job)
+    return JSONResponse({"data": data}, status_code=201, headers={"Location": location})
+
+
 async def start_run(ctx: RequestContext) -> Response:
     """``POST /v2/actors/{actorId}/runs``: start a run (201 with ``Location``)."""
     user = require_user(ctx)
@@ -202,21 +215,16 @@ async def start_run(ctx: RequestContext) -> Response:
         restart_on_error=bool_param(ctx, "restartOnError"),
     )
     run_input, webhooks = _run_input(ctx), _webhooks(ctx)
-    with ctx.emulator.lock:
-        actor = _actor(ctx, user)
-        job = ctx.emulator.apify.new_run(
-            actor,
-            user,
-            options=options,
-            run_input=run_input,
-            input_body_len=len(ctx.body),
-            webhooks=webhooks,
-            client_ip=ctx.client_ip,
-            user_agent=ctx.headers.get("user-agent", ""),
-        )
-    data = await _wait_and_render(ctx, job)
-    location = f"{ctx.base_url}/v2/actors/{actor.id}/runs/{job.id}"
-    return JSONResponse({"data": data}, status_code=201, headers={"Location": location})
+    job = ctx.emulator.apify.new_run(
+        _actor(ctx, user),
+        user,
+        options,
+        run_input=run_input,
+        input_body_len=len(ctx.body),
+        webhooks=webhooks,
+        **_origin(ctx),
+    )
+    return await _created(ctx, job)
 
 
 async def list_runs(ctx: RequestContext) -> Response:
@@ -228,17 +236,13 @@ async def list_runs(ctx: RequestContext) -> Response:
     desc = bool(bool_param(ctx, "desc"))
     statuses = _statuses(ctx)
     after, before = _time_param(ctx, "startedAfter"), _time_param(ctx, "startedBefore")
-    emulator = ctx.emulator
-    with emulator.lock:
-        actor = _actor(ctx, user)
-        runs = emulator.apify.list_runs(
-            actor, user, statuses=statuses, desc=desc, started_after=after, started_before=before
-        )
-        runtime = emulator.runtime
-        page = [job.run_short_json(runtime.now(), runtime.time_scale, runtime.clock.to_wall) for job in runs]
-    items = page[offset : offset + limit]
+    apify = ctx.emulator.apify
+    runs = apify.list_runs(
+        _actor(ctx, user), user, statuses=statuses, desc=desc, started_after=after, started_before=before
+    )
+    items = apify.render_short(runs[offset : offset + limit])
     data = {
-        "total": len(page),
+        "total": len(runs),
         "offset": offset,
         "limit": limit,
         "desc": desc,
@@ -248,31 +252,35 @@ async def list_runs(ctx: RequestContext) -> Response:
     return JSONResponse({"data": data})
 
 
-async def get_run(ctx: RequestContext) -> Response:
-    """``GET /v2/actor-runs/{runId}``: the run, with the ``waitForFinish`` long poll; no token needed."""
+async def get_job(ctx: RequestContext) -> Response:
+    """``GET /v2/actor-runs/{runId}``, ``GET /v2/actor-builds/{buildId}``: the job, with the
+    ``waitForFinish`` long poll; no token needed (then without costs)."""
     user = optional_user(ctx)
-    with ctx.emulator.lock:
-        job = _job(ctx, "run", None)
+    job = _job(ctx, "run" if "runId" in ctx.params else "build", None)
     return JSONResponse({"data": await _wait_and_render(ctx, job, with_usage=user is not None)})
 
 
-async def get_actor_run(ctx: RequestContext) -> Response:
-    """``GET /v2/actors/{actorId}/runs/{runId}`` (also ``runs/last``): a run of this actor."""
+async def get_actor_job(ctx: RequestContext) -> Response:
+    """``GET /v2/actors/{actorId}/runs/{runId}`` (also ``runs/last``), ``.../builds/{buildId}``: a job of this actor."""
     user = require_user(ctx)
-    with ctx.emulator.lock:
+    if "runId" in ctx.params:
         job = _job(ctx, "run", user if ctx.param("runId") == "last" else None, _actor(ctx, user))
+    else:
+        job = _job(ctx, "build", None, _actor(ctx, user))
     return JSONResponse({"data": await _wait_and_render(ctx, job)})
 
 
-async def abort_run(ctx: RequestContext) -> Response:
-    """``POST /v2/actor-runs/{runId}/abort[?gracefully=true]``: abort; finished runs come back unchanged."""
+async def abort_job(ctx: RequestContext) -> Response:
+    """``POST /v2/actor-runs/{runId}/abort[?gracefully=true]``, ``POST /v2/actor-builds/{buildId}/abort``:
+    abort (builds at once); finished jobs come back unchanged."""
     user = require_user(ctx)
-    gracefully = bool(bool_param(ctx, "gracefully"))
-    emulator = ctx.emulator
-    with emulator.lock:
-        actor = _actor(ctx, user) if "actorId" in ctx.params else None
-        job = emulator.apify.abort(_job(ctx, "run", user, actor), gracefully=gracefully)
-        return JSONResponse({"data": emulator.apify.render(job)})
+    kind: JobKind = "run" if "runId" in ctx.params else "build"
+    gracefully = kind == "run" and bool(bool_param(ctx, "gracefully"))
+    actor = _actor(ctx, user) if "actorId" in ctx.params else None
+    apify = ctx.emulator.apify
+    return JSONResponse(
+        {"data": apify.render(apify.abort(_job(ctx, kind, user, actor), gracefully=gracefully))}
+    )
 
 
 async def start_build(ctx: RequestContext) -> Response:
@@ -284,46 +292,16 @@ async def start_build(ctx: RequestContext) -> Response:
     if not _VERSION.match(version):
         raise _invalid(f'Invalid value of parameter "version": "{version}" must be MAJOR.MINOR, e.g. 0.0')
     use_cache, beta = bool_param(ctx, "useCache"), bool_param(ctx, "betaPackages")
-    with ctx.emulator.lock:
-        actor = _actor(ctx, user)
-        job = ctx.emulator.apify.new_build(
-            actor,
-            user,
-            version=version,
-            tag=ctx.query.get("tag") or "latest",
-            use_cache=bool(use_cache),
-            beta_packages=bool(beta),
-            client_ip=ctx.client_ip,
-            user_agent=ctx.headers.get("user-agent", ""),
-        )
-    data = await _wait_and_render(ctx, job)
-    location = f"{ctx.base_url}/v2/actors/{actor.id}/builds/{job.id}"
-    return JSONResponse({"data": data}, status_code=201, headers={"Location": location})
-
-
-async def get_build(ctx: RequestContext) -> Response:
-    """``GET /v2/actor-builds/{buildId}``: the build, with ``waitForFinish``; no token needed."""
-    user = optional_user(ctx)
-    with ctx.emulator.lock:
-        job = _job(ctx, "build", None)
-    return JSONResponse({"data": await _wait_and_render(ctx, job, with_usage=user is not None)})
-
-
-async def get_actor_build(ctx: RequestContext) -> Response:
-    """``GET /v2/actors/{actorId}/builds/{buildId}``: a build of this actor."""
-    user = require_user(ctx)
-    with ctx.emulator.lock:
-        job = _job(ctx, "build", None, _actor(ctx, user))
-    return JSONResponse({"data": await _wait_and_render(ctx, job)})
-
-
-async def abort_build(ctx: RequestContext) -> Response:
-    """``POST /v2/actor-builds/{buildId}/abort``: abort at once; finished builds are returned unchanged."""
-    user = require_user(ctx)
-    emulator = ctx.emulator
-    with emulator.lock:
-        job = emulator.apify.abort(_job(ctx, "build", user))
-        return JSONResponse({"data": emulator.apify.render(job)})
+    job = ctx.emulator.apify.new_build(
+        _actor(ctx, user),
+        user,
+        version=version,
+        tag=ctx.query.get("tag") or "latest",
+        use_cache=bool(use_cache),
+        beta_packages=bool(beta),
+        **_origin(ctx),
+    )
+    return await _created(ctx, job)
 
 
 async def users_me(ctx: RequestContext) -> Response:
@@ -334,19 +312,19 @@ async def users_me(ctx: RequestContext) -> Response:
 def routes() -> list[RouteSpec]:
     """Return every Apify route, actor-scoped ones under both prefixes."""
     table: list[tuple[str, str, Handler]] = [
-        ("GET", "/v2/actor-runs/{runId}", get_run),
-        ("POST", "/v2/actor-runs/{runId}/abort", abort_run),
-        ("GET", "/v2/actor-builds/{buildId}", get_build),
-        ("POST", "/v2/actor-builds/{buildId}/abort", abort_build),
+        ("GET", "/v2/actor-runs/{runId}", get_job),
+        ("POST", "/v2/actor-runs/{runId}/abort", abort_job),
+        ("GET", "/v2/actor-builds/{buildId}", get_job),
+        ("POST", "/v2/actor-builds/{buildId}/abort", abort_job),
         ("GET", "/v2/users/me", users_me),
     ]
     for prefix in ("/v2/actors", "/v2/acts"):
         table += [
             ("POST", prefix + "/{actorId}/runs", start_run),
             ("GET", prefix + "/{actorId}/runs", list_runs),
-            ("GET", prefix + "/{actorId}/runs/{runId}", get_actor_run),
-            ("POST", prefix + "/{actorId}/runs/{runId}/abort", abort_run),
+            ("GET", prefix + "/{actorId}/runs/{runId}", get_actor_job),
+            ("POST", prefix + "/{actorId}/runs/{runId}/abort", abort_job),
             ("POST", prefix + "/{actorId}/builds", start_build),
-            ("GET", prefix + "/{actorId}/builds/{buildId}", get_actor_build),
+            ("GET", prefix + "/{actorId}/builds/{buildId}", get_actor_job),
         ]
     return [RouteSpec(method, template, handler, "apify") for method, template, handler in table]

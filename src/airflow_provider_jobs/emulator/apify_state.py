@@ -1,322 +1,382 @@
-"""In-memory Apify records (users, actors, runs, builds) and their JSON rendering.
+"""The Apify state of an emulator: users, actors, runs and builds, and all that is done to them.
 
-Nothing here locks or knows about HTTP; :class:`~airflow_provider_jobs.emulator.emulator.Emulator`
-holds the lock and calls in. Statuses are computed lazily from each job's schedule.
+One :class:`ApifyState` holds the records (:mod:`~airflow_provider_jobs.emulator.apify_records`)
+and the behaviour; the HTTP handlers and the operations of
+:class:`~airflow_provider_jobs.emulator.ops.EmulatorApi` call its methods. Lock discipline:
+every public method takes ``self.lock`` (shared with the templates state, re-entrant) and
+records change only inside them, so no caller locks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal
+import asyncio
+import itertools
+import re
+from typing import Any
 
-from airflow_provider_jobs.emulator._util import apify_id, iso_ms, short_token
+from airflow_provider_jobs.emulator._util import Runtime, apify_id
+from airflow_provider_jobs.emulator.apify_records import (
+    ActorRecord,
+    ApifyUser,
+    JobKind,
+    JobRecord,
+    RunOptions,
+    new_storage_ids,
+)
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
+from airflow_provider_jobs.emulator.refs import ActorRef, ActorSpec, record_key
 from airflow_provider_jobs.emulator.timelines import (
     APIFY_TERMINAL,
     Phase,
     Timeline,
-    phase_start,
-    status_at,
+    apify_abort,
+    apify_schedule,
+    backdate,
     terminal_phase,
 )
 
-JobKind = Literal["run", "build"]
-WallFn = Callable[[float], datetime]
-
-_FEATURES = (
-    "ACTORS",
-    "STORAGE",
-    "SCHEDULER",
-    "PROXY",
-    "PROXY_EXTERNAL_ACCESS",
-    "PROXY_RESIDENTIAL",
-    "PROXY_SERPS",
-    "WEBHOOKS",
-    "ACTORS_PUBLIC_ALL",
-    "ACTORS_PUBLIC_DEVELOPER",
-)
+_BUILD_NUMBER = re.compile(r"^\d+\.\d+\.\d+$")
 
 
-@dataclass
-class ApifyUser:
-    """An Apify account reachable through one or more API tokens."""
+class ApifyState:
+    """Apify users (by token), actors, runs and builds.
 
-    id: str
-    username: str
-    created_at: datetime
+    :param runtime: clock, time scale, waker and lock shared with the templates state.
+    """
 
-    def to_json(self) -> dict[str, Any]:
-        """Render ``UserPrivateInfo`` as ``GET /v2/users/me`` returns it."""
-        feature = {
-            "isEnabled": True,
-            "disabledReason": None,
-            "disabledReasonType": None,
-            "isTrial": False,
-            "trialExpirationAt": None,
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.lock = runtime.lock
+        self.tokens: dict[str, ApifyUser] = {}
+        self.users: dict[str, ApifyUser] = {}
+        self.actors: dict[str, ActorRecord] = {}
+        self.runs: dict[str, JobRecord] = {}
+        self.builds: dict[str, JobRecord] = {}
+        self._seq = itertools.count(1)
+
+    # -- users and tokens -------------------------------------------------------------------
+    def _user_named(self, username: str) -> ApifyUser:
+        user = self.users.get(username)
+        if user is None:
+            user = ApifyUser(apify_id(), username, self.runtime.clock.to_wall(self.runtime.now()))
+            self.users[username] = user
+        return user
+
+    def add_token(self, token: str, *, username: str | None = None) -> str:
+        """Register an Apify token for ``username`` (a new user by default); return the username."""
+        if not token:
+            raise ValueError("a token must be a non-empty string")
+        with self.lock:
+            name = username or ("demo" if not self.users else f"user{len(self.users) + 1}")
+            self.tokens[token] = self._user_named(name)
+            return name
+
+    def user_of(self, token: str) -> ApifyUser | None:
+        """Return the user of an API token, if it is valid."""
+        with self.lock:
+            return self.tokens.get(token)
+
+    def _owner(self, token: str | None = None) -> ApifyUser:
+        """The user of ``token``; of the first token (owner of seeded actors) when ``None``."""
+        if token is None:
+            return next(iter(self.tokens.values())) if self.tokens else self._user_named("demo")
+        if token not in self.tokens:
+            raise UnknownRecordError(f"unknown Apify token {token!r}")
+        return self.tokens[token]
+
+    # -- actors -----------------------------------------------------------------------------
+    def seed_actor(
+        self,
+        name: str,
+        *,
+        actor_id: str | None = None,
+        run: Timeline | None = None,
+        build: Timeline | None = None,
+        default_timeout_secs: int = 3600,
+        default_memory_mbytes: int = 1024,
+    ) -> ActorRef:
+        """Create an actor (or re-script an existing one) and return a reference to it.
+
+        A new actor gets a finished build ``0.0.1`` tagged ``latest``.
+
+        :param name: ``name``, ``username~name`` or ``username/name``; the owner defaults to
+            the user of the first Apify token (``demo``).
+        :param actor_id: fixed 17-character id (random when not given).
+        :param run: timeline every run of the actor follows.
+        :param build: timeline every build of the actor follows.
+        :param default_timeout_secs: ``options.timeoutSecs`` when a run sends no ``timeout``.
+        :param default_memory_mbytes: ``options.memoryMbytes`` when a run sends no ``memory``.
+        """
+        run, build = run or Timeline(), build or Timeline(ready_secs=2, running_secs=20)
+        username, _, short = name.replace("/", "~").rpartition("~")
+        with self.lock:
+            username = username or self._owner().username
+            actor = self.find_actor(f"{username}~{short}")
+            if actor is None:
+                actor = ActorRecord(actor_id or apify_id(), short, username, run, build)
+                self.actors[actor.id] = actor
+                self.new_build(actor, self._user_named(username), version="0.0", status="SUCCEEDED")
+            actor.run_timeline, actor.build_timeline = run, build
+            actor.default_timeout_secs, actor.default_memory_mbytes = (
+                default_timeout_secs,
+                default_memory_mbytes,
+            )
+            return ActorRef(actor.id, actor.name, actor.username)
+
+    def actors_seeded(self) -> list[ActorRef]:
+        """Return every seeded actor."""
+        with self.lock:
+            return [ActorRef(actor.id, actor.name, actor.username) for actor in self.actors.values()]
+
+    def find_actor(
+        self, ref: str, user: ApifyUser | None = None, *, bare_name: bool = False
+    ) -> ActorRecord | None:
+        """Resolve an actor by id, ``username~name``, ``username/name`` or ``~name`` (``user``'s own)."""
+        ref = ref.replace("/", "~")
+        with self.lock:
+            if ref in self.actors:
+                return self.actors[ref]
+            username, tilde, short = ref.rpartition("~")
+            if tilde and not username:
+                username = (user or self._owner()).username
+            for actor in self.actors.values():
+                if tilde and actor.username == username and actor.name == short:
+                    return actor
+            named = [actor for actor in self.actors.values() if actor.name == ref] if bare_name else []
+            return named[0] if len(named) == 1 and not tilde else None
+
+    def _actor(self, spec: ActorSpec) -> ActorRecord:
+        actor = self.find_actor(record_key(spec), bare_name=True)
+        if actor is None:
+            raise UnknownRecordError(f"no actor {spec!r}")
+        return actor
+
+    # -- creating jobs ----------------------------------------------------------------------
+    def _place(self, job: JobRecord, status: str | None, timeout: float | None) -> JobRecord:
+        """Schedule ``job`` so it is in ``status`` now (just created when ``None``); store it."""
+        rt = self.runtime
+        if status in {"SUCCEEDED", "FAILED", "TIMED-OUT", "TIMING-OUT"}:
+            job.timeline = job.timeline.model_copy(
+                update={"outcome": "TIMED-OUT" if "TIM" in status else status}
+            )
+            timeout = None  # the requested outcome wins over the run timeout
+        target = {"ABORTING": "RUNNING", "ABORTED": "RUNNING"}.get(status or "READY", status or "READY")
+
+        def schedule(start: float) -> list[Phase]:
+            return apify_schedule(job.timeline, start, rt.time_scale, timeout)
+
+        job.created = rt.now() if target == "READY" else backdate(schedule, target, rt.now())
+        job.phases, job.seq = schedule(job.created), next(self._seq)
+        (self.runs if job.kind == "run" else self.builds)[job.id] = job
+        if status in {"ABORTING", "ABORTED"}:
+            self.abort(job, gracefully=status == "ABORTING")
+        return job
+
+    def latest_build(self, actor: ActorRecord, build: str) -> JobRecord:
+        """Resolve a run's ``build`` option to a build of ``actor``.
+
+        A build number names that build; a tag names the build that most recently finished
+        ``SUCCEEDED`` with that tag (the tag moves when a build succeeds).
+        """
+        now = self.runtime.now()
+        builds = [job for job in self.builds.values() if job.actor is actor]
+        if _BUILD_NUMBER.match(build):
+            for job in builds:
+                if job.build_number == build:
+                    return job
+            raise EmulatedApiError(403, "build-not-found", f'Build with number "{build}" was not found')
+        tagged = [job for job in builds if job.tag == build and job.status(now) == "SUCCEEDED"]
+        if not tagged:
+            raise EmulatedApiError(403, "unknown-build-tag", f'Build with tag "{build}" was not found')
+        return max(tagged, key=lambda job: (job.finished_at(now) or 0.0, job.seq))
+
+    def new_run(
+        self,
+        actor: ActorRecord,
+        user: ApifyUser,
+        options: RunOptions,
+        *,
+        status: str | None = None,
+        **fields: Any,
+    ) -> JobRecord:
+        """Start a run of ``actor`` (or create one already in ``status``).
+
+        :param fields: :class:`~airflow_provider_jobs.emulator.apify_records.JobRecord` fields
+            (``run_input``, ``input_body_len``, ``webhooks``, ``client_ip``, ``user_agent``).
+        """
+        run_options = options.to_json(actor)
+        with self.lock:
+            build = self.latest_build(actor, run_options["build"])
+            job = JobRecord("run", actor, user, actor.run_timeline, options=run_options, **fields)
+            job.build_id, job.build_number, job.storage_ids = build.id, build.build_number, new_storage_ids()
+            timeout = run_options["timeoutSecs"]
+            return self._place(job, status, float(timeout) if timeout else None)
+
+    def new_build(
+        self,
+        actor: ActorRecord,
+        user: ApifyUser,
+        *,
+        version: str,
+        use_cache: bool = False,
+        beta_packages: bool = False,
+        status: str | None = None,
+        **fields: Any,
+    ) -> JobRecord:
+        """Start a build of ``actor`` for ``version`` (or create one already in ``status``).
+
+        :param fields: :class:`~airflow_provider_jobs.emulator.apify_records.JobRecord` fields
+            (``tag``, ``client_ip``, ``user_agent``).
+        """
+        options = {
+            "useCache": use_cache,
+            "betaPackages": beta_packages,
+            "memoryMbytes": 4096,
+            "diskMbytes": 8192,
         }
-        return {
-            "id": self.id,
-            "username": self.username,
-            "profile": {"name": self.username.title(), "pictureUrl": None, "bio": None},
-            "email": f"{self.username}@example.com",
-            "proxy": {
-                "password": "emulatorproxy" + self.id[:6],
-                "groups": [
-                    {"name": "BUYPROXIES94952", "description": "Datacenter proxies", "availableCount": 5}
-                ],
-            },
-            "plan": {
-                "id": "FREE",
-                "description": "Emulated free plan",
-                "isEnabled": True,
-                "monthlyBasePriceUsd": 0,
-                "monthlyUsageCreditsUsd": 5,
-                "enabledPlatformFeatures": list(_FEATURES[:5]),
-                "maxActorMemoryGbytes": 8,
-                "maxConcurrentActorRuns": 25,
-                "availableProxyGroups": {"BUYPROXIES94952": 5},
-                "tier": "FREE",
-            },
-            "effectivePlatformFeatures": {name: dict(feature) for name in _FEATURES},
-            "createdAt": iso_ms(self.created_at),
-            "isPaying": False,
-        }
+        with self.lock:
+            counter = actor.build_counters[version] = actor.build_counters.get(version, 0) + 1
+            job = JobRecord("build", actor, user, actor.build_timeline, version=version, **fields)
+            job.options, job.build_id, job.build_number = options, job.id, f"{version}.{counter}"
+            return self._place(job, status, None)
 
+    def create_run(
+        self,
+        actor: ActorSpec,
+        *,
+        status: str | None = None,
+        token: str | None = None,
+        run_input: Any = None,
+        timeout_secs: int | None = None,
+        memory_mbytes: int | None = None,
+    ) -> str:
+        """Create a run directly (no API request) and return its id.
 
-@dataclass
-class ActorRecord:
-    """A seeded actor with the timelines its runs and builds follow."""
+        :param status: status the run is in right now (``RUNNING``, ``ABORTING``, ``SUCCEEDED``,
+            ...); it then follows the actor's timeline from that point. ``None`` means just started.
+        :param token: Apify token of the user who owns the run (default: the first token).
+        """
+        options = RunOptions(timeout_secs=timeout_secs, memory_mbytes=memory_mbytes)
+        with self.lock:
+            return self.new_run(
+                self._actor(actor), self._owner(token), options, status=status, run_input=run_input
+            ).id
 
-    id: str
-    name: str
-    username: str
-    run_timeline: Timeline
-    build_timeline: Timeline
-    default_timeout_secs: int = 3600
-    default_memory_mbytes: int = 1024
-    build_counters: dict[str, int] = field(default_factory=dict)
+    def create_build(
+        self,
+        actor: ActorSpec,
+        *,
+        version: str = "0.0",
+        status: str | None = None,
+        token: str | None = None,
+        tag: str = "latest",
+    ) -> str:
+        """Create an actor build directly and return its id (``status`` as in :meth:`create_run`)."""
+        with self.lock:
+            return self.new_build(
+                self._actor(actor), self._owner(token), version=version, tag=tag, status=status
+            ).id
 
-    @property
-    def full_name(self) -> str:
-        """Return ``username~name``."""
-        return f"{self.username}~{self.name}"
+    # -- finding, aborting, rendering -------------------------------------------------------
+    def job(self, kind: JobKind, job_id: str) -> JobRecord | None:
+        """Return the run or build with ``job_id``, if there is one."""
+        with self.lock:
+            return (self.runs if kind == "run" else self.builds).get(job_id)
 
-    def to_json(self) -> dict[str, Any]:
-        """Render the small actor summary the control API returns."""
-        return {"id": self.id, "name": self.name, "username": self.username, "fullName": self.full_name}
+    def _known(self, kind: JobKind, job_id: str) -> JobRecord:
+        job = self.job(kind, job_id)
+        if job is None:
+            raise UnknownRecordError(f"no {kind} {job_id!r}")
+        return job
 
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """Return a run as ``GET /v2/actor-runs/{runId}`` would (``data`` unwrapped)."""
+        return self.render(self._known("run", run_id))
 
-@dataclass
-class JobRecord:
-    """An Apify run or build: identity, options and the schedule its status follows."""
+    def get_build(self, build_id: str) -> dict[str, Any]:
+        """Return an actor build as ``GET /v2/actor-builds/{buildId}`` would."""
+        return self.render(self._known("build", build_id))
 
-    kind: JobKind
-    id: str
-    actor: ActorRecord
-    user: ApifyUser
-    created: float
-    phases: list[Phase]
-    timeline: Timeline
-    client_ip: str = "127.0.0.1"
-    user_agent: str = "airflow-jobs-emulator"
-    options: dict[str, Any] = field(default_factory=dict)
-    run_input: Any = None
-    input_body_len: int = 0
-    build_id: str = ""
-    build_number: str = "0.0.1"
-    version: str = "0.0"
-    tag: str | None = "latest"
-    webhooks: list[Any] = field(default_factory=list)
-    storage_ids: dict[str, str] = field(default_factory=dict)
-    container_host: str = field(default_factory=short_token)
-    seq: int = 0
+    def runs_of(self, actor: ActorSpec) -> list[dict[str, Any]]:
+        """Return every run of an actor (any user), oldest first."""
+        with self.lock:
+            return [self.render(job) for job in self.list_runs(self._actor(actor), None)]
 
-    def status(self, now: float) -> str:
-        """Return the status at ``now``."""
-        return status_at(self.phases, now)
+    def builds_of(self, actor: ActorSpec) -> list[dict[str, Any]]:
+        """Return every build of an actor, oldest first (the seeded ``0.0.1`` build included)."""
+        with self.lock:
+            record = self._actor(actor)
+            jobs = [job for job in self.builds.values() if job.actor is record]
+            return [self.render(job) for job in sorted(jobs, key=lambda j: (j.created, j.seq))]
 
-    def finished_at(self, now: float) -> float | None:
-        """Return when the job reached its terminal status, if it has by ``now``."""
-        end = terminal_phase(self.phases, APIFY_TERMINAL)
-        return end.at if end.at <= now else None
+    def abort(self, job: JobRecord, *, gracefully: bool = False) -> JobRecord:
+        """Abort ``job`` now (builds are never graceful); terminal jobs are left unchanged."""
+        rt = self.runtime
+        with self.lock:
+            graceful = gracefully and job.kind == "run"
+            grace, now = job.timeline.abort_grace_secs, rt.now()
+            job.phases = apify_abort(
+                job.phases, now, gracefully=graceful, grace_secs=grace, scale=rt.time_scale
+            )
+        rt.waker.notify(job.id)
+        return job
 
-    def _running_fraction(self, now: float, scale: float) -> float:
-        """Return how much of the scripted running time has elapsed by ``now`` (0..1)."""
-        started = phase_start(self.phases, "RUNNING")
-        if started is None or started > now:
-            return 0.0
-        finished = self.finished_at(now)
-        end = finished if finished is not None else now
-        planned = self.timeline.running_secs * scale
-        if planned <= 0:
-            return 1.0
-        return max(0.0, min(1.0, (end - started) / planned))
+    def abort_run(self, run_id: str, *, gracefully: bool = False) -> dict[str, Any]:
+        """Abort a run as if someone else did (e.g. in the Apify Console); return it."""
+        return self.render(self.abort(self._known("run", run_id), gracefully=gracefully))
 
-    def _status_message(self, status: str) -> str | None:
-        messages = {
-            "READY": None,
-            "RUNNING": self.timeline.running_message,
-            "TIMING-OUT": "The Actor run is timing out",
-            "TIMED-OUT": "The Actor run has timed out",
-            "ABORTING": "The Actor run is being aborted",
-            "ABORTED": "Actor was aborted",
-        }
-        if status == "SUCCEEDED":
-            return self.timeline.status_message or "Actor finished successfully"
-        if status == "FAILED":
-            return self.timeline.status_message or f"Actor failed with exit code {self._exit_code(status)}"
-        return messages.get(status)
+    def abort_build(self, build_id: str) -> dict[str, Any]:
+        """Abort an actor build as if someone else did; return it."""
+        return self.render(self.abort(self._known("build", build_id)))
 
-    def _exit_code(self, status: str) -> int | None:
-        if status == "SUCCEEDED":
-            return 0 if self.timeline.exit_code is None else self.timeline.exit_code
-        if status == "FAILED":
-            return 1 if self.timeline.exit_code is None else self.timeline.exit_code
-        return None
+    def list_runs(
+        self,
+        actor: ActorRecord,
+        user: ApifyUser | None,
+        *,
+        statuses: set[str] | None = None,
+        desc: bool = False,
+        started_after: float | None = None,
+        started_before: float | None = None,
+    ) -> list[JobRecord]:
+        """Return the runs of ``actor`` (started by ``user`` when given), oldest first unless ``desc``."""
+        with self.lock:
+            now = self.runtime.now()
+            runs = [
+                run
+                for run in self.runs.values()
+                if run.actor is actor
+                and (user is None or run.user is user)
+                and (not statuses or run.status(now) in statuses)
+                and (started_after is None or run.created >= started_after)
+                and (started_before is None or run.created <= started_before)
+            ]
+        return sorted(runs, key=lambda run: (run.created, run.seq), reverse=desc)
 
-    def _usage(self, now: float, scale: float, runtime_secs: float) -> tuple[float, float]:
-        """Return ``(computeUnits, usageTotalUsd)`` at ``now``."""
-        memory_gb = float(self.options.get("memoryMbytes", 4096)) / 1024
-        compute_units = round(runtime_secs * memory_gb / 3600, 6)
-        total = round(self.timeline.usage_total_usd * self._running_fraction(now, scale), 6)
-        return compute_units, total
+    def is_terminal(self, job: JobRecord) -> bool:
+        """Return whether ``job`` has reached a terminal status."""
+        with self.lock:
+            return job.status(self.runtime.now()) in APIFY_TERMINAL
 
-    def _times(self, now: float, wall: WallFn) -> tuple[str, str | None, float]:
-        finished = self.finished_at(now)
-        end = finished if finished is not None else now
-        return (
-            iso_ms(wall(self.created)),
-            iso_ms(wall(finished)) if finished is not None else None,
-            end - self.created,
-        )
+    def pause_before_end(self, job: JobRecord, changed: asyncio.Event) -> float | None:
+        """Return the seconds until ``job`` ends on its schedule (``None`` once it has ended).
 
-    def run_json(self, now: float, scale: float, wall: WallFn, *, with_usage: bool = True) -> dict[str, Any]:
-        """Render the full ``Run`` object as ``GET /v2/actor-runs/{runId}`` returns it."""
-        status = self.status(now)
-        started_at, finished_at, runtime = self._times(now, wall)
-        compute_units, total_usd = self._usage(now, scale, runtime)
-        active = status in {"RUNNING", "TIMING-OUT", "ABORTING"}
-        fraction = self._running_fraction(now, scale)
-        data: dict[str, Any] = {
-            "id": self.id,
-            "actId": self.actor.id,
-            "userId": self.user.id,
-            "actorTaskId": None,
-            "startedAt": started_at,
-            "finishedAt": finished_at,
-            "status": status,
-            "statusMessage": self._status_message(status),
-            "isStatusMessageTerminal": status in APIFY_TERMINAL,
-            "meta": {"origin": "API", "clientIp": self.client_ip, "userAgent": self.user_agent},
-            "stats": {
-                "inputBodyLen": self.input_body_len,
-                "migrationCount": 0,
-                "rebootCount": 0,
-                "restartCount": 0,
-                "resurrectCount": 0,
-                "memAvgBytes": round(41_943_040 * fraction, 1),
-                "memMaxBytes": int(67_108_864 * fraction),
-                "memCurrentBytes": 52_428_800 if active else 0,
-                "cpuAvgUsage": round(12.5 * fraction, 4),
-                "cpuMaxUsage": round(87.25 * fraction, 4),
-                "cpuCurrentUsage": 9.75 if active else 0,
-                "netRxBytes": int(204_800 * fraction),
-                "netTxBytes": int(51_200 * fraction),
-                "durationMillis": int(runtime * 1000),
-                "runTimeSecs": round(runtime, 3),
-                "metamorph": 0,
-                "computeUnits": compute_units,
-            },
-            "options": dict(self.options),
-            "buildId": self.build_id,
-            "buildNumber": self.build_number,
-            "exitCode": self._exit_code(status),
-            "generalAccess": "FOLLOW_USER_SETTING",
-            "defaultKeyValueStoreId": self.storage_ids["keyValueStore"],
-            "defaultDatasetId": self.storage_ids["dataset"],
-            "defaultRequestQueueId": self.storage_ids["requestQueue"],
-            "storageIds": {
-                "datasets": {"default": self.storage_ids["dataset"]},
-                "keyValueStores": {"default": self.storage_ids["keyValueStore"]},
-                "requestQueues": {"default": self.storage_ids["requestQueue"]},
-            },
-            "containerUrl": f"https://{self.container_host}.runs.apify.net",
-            "isContainerServerReady": status == "RUNNING",
-            "usage": {"ACTOR_COMPUTE_UNITS": compute_units, "DATASET_WRITES": int(10 * fraction)},
-            "platformUsageBillingModel": "USER",
-        }
-        if with_usage:
-            data["usageTotalUsd"] = total_usd
-            data["usageUsd"] = {"ACTOR_COMPUTE_UNITS": total_usd, "DATASET_WRITES": 0.0}
-        return data
+        ``changed`` (set by an abort) is cleared in the same step, so no abort slips in between.
+        """
+        with self.lock:
+            if self.is_terminal(job):
+                return None
+            changed.clear()
+            return terminal_phase(job.phases, APIFY_TERMINAL).at - self.runtime.now()
 
-    def run_short_json(self, now: float, scale: float, wall: WallFn) -> dict[str, Any]:
-        """Render the ``RunShort`` item of ``GET /v2/actors/{actorId}/runs``."""
-        full = self.run_json(now, scale, wall)
-        major, minor, patch = (int(part) for part in self.build_number.split("."))
-        keys = (
-            "id",
-            "actId",
-            "userId",
-            "actorTaskId",
-            "status",
-            "startedAt",
-            "finishedAt",
-            "buildId",
-            "buildNumber",
-            "meta",
-            "usageTotalUsd",
-            "defaultKeyValueStoreId",
-            "defaultDatasetId",
-            "defaultRequestQueueId",
-        )
-        short = {key: full[key] for key in keys}
-        short["buildNumberInt"] = major * 1_000_000 + minor * 10_000 + patch
-        return short
+    def render(self, job: JobRecord, *, with_usage: bool = True) -> dict[str, Any]:
+        """Render ``job`` (run or build) as the API returns it now."""
+        rt = self.runtime
+        with self.lock:
+            return job.to_json(rt.now(), rt.time_scale, rt.clock.to_wall, with_usage=with_usage)
 
-    def build_json(
-        self, now: float, scale: float, wall: WallFn, *, with_usage: bool = True
-    ) -> dict[str, Any]:
-        """Render the ``Build`` object as ``GET /v2/actor-builds/{buildId}`` returns it."""
-        status = self.status(now)
-        started_at, finished_at, runtime = self._times(now, wall)
-        compute_units, total_usd = self._usage(now, scale, runtime)
-        data: dict[str, Any] = {
-            "id": self.id,
-            "actId": self.actor.id,
-            "userId": self.user.id,
-            "startedAt": started_at,
-            "finishedAt": finished_at,
-            "status": status,
-            "meta": {"origin": "API", "clientIp": self.client_ip, "userAgent": self.user_agent},
-            "stats": {
-                "durationMillis": int(runtime * 1000),
-                "runTimeSecs": round(runtime, 3),
-                "computeUnits": compute_units,
-                "imageSizeBytes": 975_770_223 if status == "SUCCEEDED" else None,
-            },
-            "options": dict(self.options),
-            "usage": {"ACTOR_COMPUTE_UNITS": compute_units},
-            "buildNumber": self.build_number,
-            "actVersion": {
-                "versionNumber": self.version,
-                "buildTag": self.tag or "latest",
-                "sourceType": "SOURCE_FILES",
-            },
-        }
-        if with_usage:
-            data["usageTotalUsd"] = total_usd
-            data["usageUsd"] = {"ACTOR_COMPUTE_UNITS": total_usd}
-        return data
-
-    def to_json(self, now: float, scale: float, wall: WallFn, *, with_usage: bool = True) -> dict[str, Any]:
-        """Render the run or build object, whichever this job is."""
-        if self.kind == "run":
-            return self.run_json(now, scale, wall, with_usage=with_usage)
-        return self.build_json(now, scale, wall, with_usage=with_usage)
-
-
-def new_storage_ids() -> dict[str, str]:
-    """Return fresh default dataset, key-value store and request queue ids for a run."""
-    return {"dataset": apify_id(), "keyValueStore": apify_id(), "requestQueue": apify_id()}
+    def render_short(self, jobs: list[JobRecord]) -> list[dict[str, Any]]:
+        """Render the ``RunShort`` items of a run list."""
+        rt = self.runtime
+        with self.lock:
+            return [job.run_short_json(rt.now(), rt.time_scale, rt.clock.to_wall) for job in jobs]

@@ -1,36 +1,34 @@
-"""The ASGI application: routing, journaling, fault injection and error rendering.
+"""The ASGI application: it reads, routes and journals each request and renders errors.
 
 Every request to the emulated APIs goes through :meth:`EmulatorApp.__call__`: its body is read
-and journaled, a fault rule may be applied, and the matched handler runs. Requests under
-``/_emulator`` (the control API) are neither journaled nor faulted.
+and routed, it is journaled, the first matching fault rule is taken, and
+:func:`~airflow_provider_jobs.emulator.faults.respond` answers it (running the handler unless the
+fault says otherwise). Requests under ``/_emulator`` (the control API) are neither journaled
+nor faulted.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import importlib
 import logging
 import time
 import zlib
-from collections.abc import Callable
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.types import Message, Receive, Scope, Send
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
-from airflow_provider_jobs.emulator import apify_routes, control, template_routes
+from airflow_provider_jobs.emulator import apify_routes, control, faults, template_routes
 from airflow_provider_jobs.emulator._util import iso_ms, request_id
 from airflow_provider_jobs.emulator.emulator import Emulator
-from airflow_provider_jobs.emulator.errors import EmulatedApiError
-from airflow_provider_jobs.emulator.faults import Fault, apify_error, fault_response, templates_error
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, error_body
 from airflow_provider_jobs.emulator.journal import JournalEntry
-from airflow_provider_jobs.emulator.routing import RequestContext, RouteMatch, Router, body_for_journal
+from airflow_provider_jobs.emulator.routing import RequestContext, Router, body_for_journal
 
 CONTROL_PREFIX = "/_emulator"
 _LOG = logging.getLogger(__name__)
-ContextFactory = Callable[[RouteMatch], RequestContext]
 _PAGE_NOT_FOUND = "We have bad news: there is no API endpoint at this URL. Did you specify it correctly?"
 
 
@@ -41,19 +39,6 @@ def api_for(path: str) -> str | None:
     if path.startswith("/v1/") or path == "/healthz":
         return "templates"
     return None
-
-
-def error_response(api: str | None, error: EmulatedApiError, rid: str) -> Response:
-    """Render an :class:`EmulatedApiError` in the shape of ``api``."""
-    if api == "apify":
-        body = apify_error(error.status, error.error_type, error.message)
-    elif api == "templates":
-        body = templates_error(
-            error.status, error.error_type, error.message, request_id=rid, build_id=error.build_id
-        )
-    else:
-        body = {"error": error.message, "code": error.error_type}
-    return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
 def _decode_body(body: bytes, encoding: str) -> bytes:
@@ -87,14 +72,38 @@ def _token(api: str | None, headers: dict[str, str], query: dict[str, str]) -> t
     return None, None
 
 
-async def _abort_transport(send: Send) -> None:
-    """Close the client connection without a (complete) response (uvicorn only)."""
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if transport is None:
-        raise RuntimeError("dropping a connection needs the emulator to run under uvicorn")
-    transport.abort()
-    for _ in range(3):
-        await asyncio.sleep(0)
+def _unrouted(allowed: list[str], api: str | None) -> EmulatedApiError:
+    """The 405 (with ``Allow``) or 404 for a request no route serves."""
+    if allowed:
+        methods = ",".join(["OPTIONS", *allowed])
+        if api == "apify":
+            message = f"This API end-point can only be accessed using the following HTTP methods: {methods}"
+            return EmulatedApiError(405, "method-not-allowed", message, headers={"Allow": methods})
+        return EmulatedApiError(405, "method_not_allowed", "method not allowed", headers={"Allow": methods})
+    if api == "apify":
+        return EmulatedApiError(404, "page-not-found", _PAGE_NOT_FOUND)
+    return EmulatedApiError(404, "not_found", "not found")
+
+
+def _journal_entry(ctx: RequestContext, seq: int, arrived: float) -> JournalEntry:
+    """Journal a request as it arrives (its status, fault and duration are filled in later)."""
+    return JournalEntry(
+        seq=seq,
+        method=ctx.method,
+        path=ctx.path,
+        raw_query=ctx.raw_query,
+        query=ctx.query,
+        query_items=ctx.query_items,
+        headers=ctx.headers,
+        body=body_for_journal(ctx.body, ctx.headers.get("content-type", "")),
+        route=ctx.route.label if ctx.route else None,
+        path_params=dict(ctx.params),
+        api=ctx.api,
+        token_source=ctx.token_source,
+        request_id=ctx.request_id,
+        monotonic=arrived,
+        wall_time=iso_ms(datetime.now(timezone.utc)),
+    )
 
 
 class EmulatorApp:
@@ -124,86 +133,70 @@ class EmulatorApp:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         arrived = time.monotonic()
-        rid = request_id()
-        method = scope["method"].upper()
-        path = scope["path"]
+        ctx = await self._context(scope, receive)
+        if ctx.api == "control":  # neither journaled nor faulted
+            await faults.respond(
+                None, lambda: self._dispatch(ctx), scope, receive, send, api=None, request_id=ctx.request_id
+            )
+            return
+        entry = _journal_entry(ctx, self.emulator.journal_store.next_seq(), arrived)
+        self.emulator.journal_store.append(entry)
+        route = ctx.route.template if ctx.route else None
+        fault = self.emulator.fault_registry.take(ctx.method, route, ctx.path, ctx.api)
+        entry.fault = fault.describe() if fault else None
+        build_id = ctx.params.get("build_id") if ctx.api == "templates" else None
+        try:
+            entry.status = await faults.respond(
+                fault,
+                lambda: self._dispatch(ctx),
+                scope,
+                receive,
+                send,
+                api=ctx.api,
+                request_id=ctx.request_id,
+                build_id=build_id,
+            )
+        finally:
+            entry.duration = time.monotonic() - arrived
+
+    async def _context(self, scope: Scope, receive: Receive) -> RequestContext:
+        """Read, decode and route one request."""
+        method, path = scope["method"].upper(), scope["path"]
         raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1").split("?", 1)[0]
         raw_query = scope.get("query_string", b"").decode("latin-1")
         headers: dict[str, str] = {}
         for name, value in scope.get("headers", []):
-            key = name.decode("latin-1").lower()
-            text = value.decode("latin-1")
+            key, text = name.decode("latin-1").lower(), value.decode("latin-1")
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
-        raw_body = await self._read_body(receive)
-        decode_error: EmulatedApiError | None = None
+        body, body_error = await self._read_body(receive), None
         try:
-            body = _decode_body(raw_body, headers.get("content-encoding", ""))
+            body = _decode_body(body, headers.get("content-encoding", ""))
         except EmulatedApiError as error:
-            body, decode_error = raw_body, error
+            body_error = error
         query_items = parse_qsl(raw_query, keep_blank_values=True)
-        query = dict(query_items)
-        host = headers.get("host", "127.0.0.1")
-        base_url = f"{scope.get('scheme', 'http')}://{host}"
-        client = scope.get("client") or ("127.0.0.1", 0)
-        control_request = path.startswith(CONTROL_PREFIX)
-        api = None if control_request else api_for(path)
-        match = (self.control_router if control_request else self.router).match(method, raw_path)
-        token, token_source = _token(api, headers, query)
-        entry: JournalEntry | None = None
-        if not control_request:
-            entry = JournalEntry(
-                seq=self.emulator.journal_store.next_seq(),
-                method=method,
-                path=path,
-                raw_query=raw_query,
-                query=query,
-                query_items=query_items,
-                headers=headers,
-                body=body_for_journal(body, headers.get("content-type", "")),
-                route=match.route.label if match.route else None,
-                path_params=dict(match.params),
-                api=api,
-                token_source=token_source,
-                request_id=rid,
-                monotonic=arrived,
-                wall_time=iso_ms(datetime.now(timezone.utc)),
-            )
-            self.emulator.journal_store.append(entry)
-        fault = None
-        if entry is not None:
-            fault = self.emulator.fault_registry.take(
-                method, match.route.template if match.route else None, path, api
-            )
-            entry.fault = fault.describe() if fault else None
-
-        def make_context(route_match: RouteMatch) -> RequestContext:
-            if decode_error is not None:
-                raise decode_error
-            assert route_match.route is not None
-            return RequestContext(
-                emulator=self.emulator,
-                route=route_match.route,
-                method=method,
-                path=path,
-                params=route_match.params,
-                query=query,
-                query_items=query_items,
-                headers=headers,
-                body=body,
-                request_id=rid,
-                base_url=base_url,
-                client_ip=str(client[0]),
-                token=token,
-                token_source=token_source,
-            )
-
-        try:
-            status = await self._respond(scope, receive, send, match, fault, api, rid, make_context)
-        finally:
-            if entry is not None:
-                entry.duration = time.monotonic() - arrived
-        if entry is not None:
-            entry.status = status
+        control = path.startswith(CONTROL_PREFIX)
+        api = "control" if control else api_for(path)
+        match = (self.control_router if control else self.router).match(method, raw_path)
+        ctx = RequestContext(
+            emulator=self.emulator,
+            api=api,
+            route=match.route,
+            params=match.params,
+            method=method,
+            path=path,
+            raw_query=raw_query,
+            query=dict(query_items),
+            query_items=query_items,
+            headers=headers,
+            body=body,
+            request_id=request_id(),
+            base_url=f"{scope.get('scheme', 'http')}://{headers.get('host', '127.0.0.1')}",
+            client_ip=str((scope.get("client") or ("127.0.0.1", 0))[0]),
+            body_error=body_error,
+            allowed=match.allowed,
+        )
+        ctx.token, ctx.token_source = _token(api, headers, ctx.query)
+        return ctx
 
     @staticmethod
     async def _read_body(receive: Receive) -> bytes:
@@ -217,116 +210,21 @@ class EmulatorApp:
                 break
         return b"".join(chunks)
 
-    async def _dispatch(
-        self, match: RouteMatch, api: str | None, rid: str, make_context: ContextFactory
-    ) -> Response:
+    async def _dispatch(self, ctx: RequestContext) -> Response:
+        """Run the request's handler; render any error in the shape of its API."""
+        api = None if ctx.api == "control" else ctx.api
         try:
-            if match.route is None:
-                raise self._unrouted(match, api)
-            context = make_context(match)
-            return await match.route.handler(context)
+            if ctx.route is None:
+                raise _unrouted(ctx.allowed, api)
+            if ctx.body_error is not None:
+                raise ctx.body_error
+            response = await ctx.route.handler(ctx)
         except EmulatedApiError as error:
-            return error_response(api, error, rid)
+            response = JSONResponse(error_body(api, error, ctx.request_id), error.status, error.headers)
         except Exception:  # a bug in the emulator: answer like a real server would, and log it
-            _LOG.exception("emulator handler failed for %s (request %s)", match.route, rid)
+            _LOG.exception("emulator handler failed for %s (request %s)", ctx.route, ctx.request_id)
             error_type = "internal-server-error" if api == "apify" else "internal_error"
-            return error_response(api, EmulatedApiError(500, error_type, "Internal server error"), rid)
-
-    @staticmethod
-    def _unrouted(match: RouteMatch, api: str | None) -> EmulatedApiError:
-        if match.allowed:
-            allowed = ",".join(["OPTIONS", *match.allowed])
-            if api == "apify":
-                message = (
-                    f"This API end-point can only be accessed using the following HTTP methods: {allowed}"
-                )
-                return EmulatedApiError(405, "method-not-allowed", message, headers={"Allow": allowed})
-            return EmulatedApiError(
-                405, "method_not_allowed", "method not allowed", headers={"Allow": allowed}
-            )
-        if api == "apify":
-            return EmulatedApiError(404, "page-not-found", _PAGE_NOT_FOUND)
-        return EmulatedApiError(404, "not_found", "not found")
-
-    async def _respond(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        match: RouteMatch,
-        fault: Fault | None,
-        api: str | None,
-        rid: str,
-        make_context: ContextFactory,
-    ) -> int | None:
-        """Produce the response, applying ``fault``; return the status sent (``None`` if dropped)."""
-        if fault is not None and fault.delay:
-            await asyncio.sleep(fault.delay)
-        kind = fault.kind if fault is not None else None
-        if kind == "drop_before":
-            await _abort_transport(send)
-            return None
-        if fault is not None and kind in {"status", "html"}:
-            build_id = match.params.get("build_id") if api == "templates" else None
-            status, headers, body = fault_response(fault, api, rid, build_id)
-            await self._send(send, status, [*headers, ("x-request-id", rid)], body)
-            return status
-        response = await self._dispatch(match, api, rid, make_context)
-        response.headers["x-request-id"] = rid
-        if kind == "drop_after":
-            await _abort_transport(send)
-            return None
-        if isinstance(response, StreamingResponse) or fault is None or kind == "delay":
-            return await self._send_response(response, scope, receive, send)
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
-        body = bytes(response.body)
-        if kind == "malformed_json":
-            cut = body[: max(1, len(body) // 2)]
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            await self._send(send, 200, headers, cut)
-            return 200
-        if kind == "reset_mid_body":
-            await self._send_start(send, response.status_code, headers)
-            await send(
-                {"type": "http.response.body", "body": body[: max(1, len(body) // 2)], "more_body": True}
-            )
-            await _abort_transport(send)
-            return None
-        await self._send_start(send, response.status_code, headers)
-        for offset in range(0, len(body), fault.chunk_size):
-            if offset:
-                await asyncio.sleep(fault.chunk_delay)
-            if getattr(getattr(send, "__self__", None), "disconnected", False):
-                return response.status_code
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": body[offset : offset + fault.chunk_size],
-                    "more_body": True,
-                }
-            )
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        return response.status_code
-
-    @staticmethod
-    async def _send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> int:
-        sent: list[int] = []
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                sent.append(int(message["status"]))
-            await send(message)
-
-        await response(scope, receive, recording_send)
-        return sent[0] if sent else response.status_code
-
-    @staticmethod
-    async def _send_start(send: Send, status: int, headers: list[tuple[str, str]]) -> None:
-        encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-        await send({"type": "http.response.start", "status": status, "headers": encoded})
-
-    async def _send(self, send: Send, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-        headers.append(("content-length", str(len(body))))
-        await self._send_start(send, status, headers)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+            crash = EmulatedApiError(500, error_type, "Internal server error")
+            response = JSONResponse(error_body(api, crash, ctx.request_id), 500)
+        response.headers["x-request-id"] = ctx.request_id
+        return response

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from airflow_provider_jobs.emulator.apify_state import ApifyState
+from airflow_provider_jobs.emulator.template_state import TemplateState
 from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
-
-if TYPE_CHECKING:
-    from airflow_provider_jobs.emulator.emulator import Emulator
 
 DEMO_ACTORS: dict[str, Timeline] = {
     "demo~hello": Timeline(ready_secs=1, running_secs=5, status_message="Finished! Greeted 1 person."),
@@ -41,9 +38,9 @@ DEMO_TEMPLATES: dict[str, TemplateTimeline] = {
 }
 
 
-def seed_demo_data(emulator: Emulator) -> None:
+def seed_demo_data(apify: ApifyState, templates: TemplateState) -> None:
     """Seed the demo actors and templates (see ``DEMO_ACTORS`` / ``DEMO_TEMPLATES``)."""
     for name, timeline in DEMO_ACTORS.items():
-        emulator.seed_actor(name, run=timeline, build=Timeline(ready_secs=2, running_secs=15))
+        apify.seed_actor(name, run=timeline, build=Timeline(ready_secs=2, running_secs=15))
     for name, template_timeline in DEMO_TEMPLATES.items():
-        emulator.seed_template(name, template_timeline, description=f"Emulator demo template {name}")
+        templates.seed_template(name, template_timeline, description=f"Emulator demo template {name}")

@@ -19,52 +19,25 @@ Kinds (see :class:`Fault`):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from http import HTTPStatus
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Message, Receive, Scope, Send
 
 from airflow_provider_jobs.emulator._util import short_token
+from airflow_provider_jobs.emulator.errors import apify_error, reason_phrase, templates_error
 
 FaultKind = Literal[
     "status", "html", "delay", "drop_before", "drop_after", "reset_mid_body", "slow_body", "malformed_json"
 ]
-PROCESSED_KINDS = frozenset({"delay", "drop_after", "reset_mid_body", "slow_body", "malformed_json"})
-
-_APIFY_ERRORS: dict[int, tuple[str, str]] = {
-    400: ("invalid-input", "Invalid input: The request body contains invalid data."),
-    401: ("user-or-token-not-found", "User was not found or authentication token is not valid"),
-    402: ("not-enough-usage-to-run-paid-actor", "You have reached your usage limit."),
-    403: ("insufficient-permissions", "You do not have permission to perform this action."),
-    404: ("record-not-found", "The requested resource was not found."),
-    405: ("method-not-allowed", "This API end-point can only be accessed using other HTTP methods"),
-    408: ("run-timeout-exceeded", "Actor run exceeded the timeout of 300 seconds for this API endpoint"),
-    409: ("concurrent-update-detected", "The record was changed by another request. Please try again."),
-    413: ("request-too-large", "The POST payload is too large."),
-    429: ("rate-limit-exceeded", "You have exceeded the rate limit. Please try again later."),
-    500: ("internal-server-error", "Internal server error"),
-    502: ("internal-server-error", "Bad gateway: the upstream server did not answer correctly"),
-    503: ("internal-server-error", "Service temporarily unavailable, please try again later"),
-    504: ("internal-server-error", "Gateway timeout: the upstream server did not answer in time"),
-}
-_TEMPLATE_ERRORS: dict[int, tuple[str, str]] = {
-    400: ("invalid_request", "invalid request"),
-    401: ("unauthorized", "invalid or missing API key"),
-    403: ("forbidden", "forbidden"),
-    404: ("template_build_not_found", "template build not found"),
-    409: ("transition_conflict", "template build is changing state, try again"),
-    429: ("rate_limit_exceeded", "too many requests, slow down"),
-    500: ("internal_error", "internal server error"),
-    501: ("not_implemented", "not implemented"),
-    502: ("internal_error", "bad gateway"),
-    503: ("feature_unavailable", "template builds are temporarily unavailable"),
-    504: ("internal_error", "gateway timeout"),
-}
 
 
 class Fault(BaseModel):
@@ -168,22 +141,23 @@ class FaultRegistry:
         self._rules: list[tuple[Fault, list[int | None]]] = []
         self._hits: dict[str, int] = {}
 
-    def add(self, fault: Fault) -> Fault:
-        """Activate a rule and return it."""
+    def add(self, fault: Fault | None = None, **fields: Any) -> Fault:
+        """Activate a fault rule, given as a :class:`Fault` or as its fields; return it."""
+        fault = fault if fault is not None else Fault(**fields)
         with self._lock:
             self._rules.append((fault, [fault.times]))
             self._hits[fault.id] = 0
         return fault
 
     def remove(self, fault_id: str) -> bool:
-        """Deactivate a rule; return whether it was active."""
+        """Deactivate one fault rule; return whether it was active."""
         with self._lock:
             before = len(self._rules)
             self._rules = [(fault, left) for fault, left in self._rules if fault.id != fault_id]
             return len(self._rules) != before
 
     def clear(self) -> None:
-        """Deactivate every rule."""
+        """Deactivate every fault rule."""
         with self._lock:
             self._rules.clear()
             self._hits.clear()
@@ -211,52 +185,14 @@ class FaultRegistry:
             ]
 
     def hits(self, fault_id: str) -> int:
-        """Return how many requests a rule (active or used up) has affected."""
+        """Return how many requests a fault rule (active or used up) has affected so far."""
         with self._lock:
             return self._hits.get(fault_id, 0)
 
 
-def _phrase(status: int) -> str:
-    """The reason phrase of ``status``; a generic one for codes outside the standard (e.g. 520)."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Server Error" if status >= 500 else "Client Error"
-
-
-def apify_error(status: int, error_type: str | None = None, message: str | None = None) -> dict[str, Any]:
-    """Return an Apify error body ``{"error": {"type", "message"}}`` for ``status``."""
-    default_type, default_message = _APIFY_ERRORS.get(
-        status, ("internal-server-error" if status >= 500 else "invalid-request", _phrase(status))
-    )
-    return {"error": {"type": error_type or default_type, "message": message or default_message}}
-
-
-def templates_error(
-    status: int,
-    code: str | None = None,
-    message: str | None = None,
-    *,
-    request_id: str | None = None,
-    build_id: str | None = None,
-) -> dict[str, Any]:
-    """Return a flat templates error body ``{"error", "code", "request_id", "build_id"}``."""
-    default_code, default_message = _TEMPLATE_ERRORS.get(
-        status, ("internal_error" if status >= 500 else "invalid_request", _phrase(status).lower())
-    )
-    body: dict[str, Any] = {"error": message or default_message, "code": code or default_code}
-    if status == 429 or status >= 500:
-        body["retryable"] = status in {429, 502, 503, 504}
-    if request_id:
-        body["request_id"] = request_id
-    if build_id:
-        body["build_id"] = build_id
-    return body
-
-
 def html_error_page(status: int) -> bytes:
     """Return the HTML error page a reverse proxy sends for ``status``."""
-    title = f"{status} {_phrase(status)}"
+    title = f"{status} {reason_phrase(status)}"
     return (
         f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
         f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
@@ -288,3 +224,96 @@ def fault_response(
         payload = apify_error(status, fault.error_type, fault.message)
     headers.append(("content-type", "application/json; charset=utf-8"))
     return status, headers, json.dumps(payload).encode()
+
+
+async def respond(
+    fault: Fault | None,
+    process: Callable[[], Awaitable[Response]],
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    api: str | None,
+    request_id: str,
+    build_id: str | None = None,
+) -> int | None:
+    """Answer one request with ``fault`` applied; return the status sent (``None`` if dropped).
+
+    :param process: runs the request's handler and returns its response; kinds that leave the
+        request unprocessed never call it.
+    """
+    if fault is not None and fault.delay:
+        await asyncio.sleep(fault.delay)
+    kind = fault.kind if fault is not None else None
+    if kind == "drop_before":
+        await _abort_transport(send)
+        return None
+    if fault is not None and kind in {"status", "html"}:
+        status, headers, body = fault_response(fault, api, request_id, build_id)
+        await _send(send, status, [*headers, ("x-request-id", request_id)], body)
+        return status
+    response = await process()
+    if kind == "drop_after":
+        await _abort_transport(send)
+        return None
+    if fault is None or kind == "delay" or isinstance(response, StreamingResponse):
+        return await _send_response(response, scope, receive, send)
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
+    body = bytes(response.body)
+    half = body[: max(1, len(body) // 2)]
+    if kind == "malformed_json":
+        await _send(send, 200, headers, half)
+        return 200
+    await _send_start(send, response.status_code, headers)
+    if kind == "reset_mid_body":
+        await send({"type": "http.response.body", "body": half, "more_body": True})
+        await _abort_transport(send)
+        return None
+    for offset in range(0, len(body), fault.chunk_size):  # slow_body
+        if offset:
+            await asyncio.sleep(fault.chunk_delay)
+        if getattr(getattr(send, "__self__", None), "disconnected", False):
+            return response.status_code
+        await send(
+            {
+                "type": "http.response.body",
+                "body": body[offset : offset + fault.chunk_size],
+                "more_body": True,
+            }
+        )
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    return response.status_code
+
+
+async def _abort_transport(send: Send) -> None:
+    """Close the client connection without a (complete) response (uvicorn only)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise RuntimeError("dropping a connection needs the emulator to run under uvicorn")
+    transport.abort()
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def _send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> int:
+    sent: list[int] = []
+
+    async def recording_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            sent.append(int(message["status"]))
+        await send(message)
+
+    await response(scope, receive, recording_send)
+    return sent[0] if sent else response.status_code
+
+
+async def _send_start(send: Send, status: int, headers: list[tuple[str, str]]) -> None:
+    encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    await send({"type": "http.response.start", "status": status, "headers": encoded})
+
+
+async def _send(send: Send, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    """Send a whole response with a ``Content-Length`` matching ``body``."""
+    headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    await _send_start(send, status, [*headers, ("content-length", str(len(body)))])
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -60,58 +60,6 @@ class JournalEntry:
         """Return the ``token`` query parameter (a leaked credential), if one was sent."""
         return self.query.get("token")
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-safe dict (the control API's representation)."""
-        data = asdict(self)
-        data["query_items"] = [list(item) for item in self.query_items]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> JournalEntry:
-        """Rebuild an entry from :meth:`to_dict` output."""
-        values = dict(data)
-        values["query_items"] = [tuple(item) for item in values.get("query_items", [])]
-        return cls(**values)
-
-
-def filter_entries(
-    entries: list[JournalEntry],
-    *,
-    method: str | None = None,
-    route: str | None = None,
-    path: str | None = None,
-    path_regex: str | None = None,
-    api: str | None = None,
-) -> list[JournalEntry]:
-    """Return the entries matching every given criterion.
-
-    :param method: HTTP method (any case).
-    :param route: route template, with or without the method (``/v2/actor-runs/{runId}`` or
-        ``GET /v2/actor-runs/{runId}``).
-    :param path: exact decoded path.
-    :param path_regex: regular expression searched in the path.
-    :param api: ``apify`` or ``templates``.
-    """
-    pattern = re.compile(path_regex) if path_regex else None
-    wanted_method = method.upper() if method else None
-    if route and " " in route:
-        route_method, route = route.split(" ", 1)
-        wanted_method = wanted_method or route_method.upper()
-    selected = []
-    for entry in entries:
-        if wanted_method and entry.method != wanted_method:
-            continue
-        if route and (entry.route is None or entry.route.split(" ", 1)[1] != route):
-            continue
-        if path is not None and entry.path != path:
-            continue
-        if pattern is not None and not pattern.search(entry.path):
-            continue
-        if api is not None and entry.api != api:
-            continue
-        selected.append(entry)
-    return selected
-
 
 class Journal:
     """Thread-safe, append-only list of :class:`JournalEntry` objects."""
@@ -132,12 +80,42 @@ class Journal:
         with self._lock:
             self._entries.append(entry)
 
-    def entries(self) -> list[JournalEntry]:
-        """Return a copy of the journal, oldest first."""
-        with self._lock:
-            return list(self._entries)
-
     def clear(self) -> None:
-        """Forget every entry (sequence numbers keep growing)."""
+        """Forget every journaled request (sequence numbers keep growing)."""
         with self._lock:
             self._entries.clear()
+
+    def select(
+        self,
+        method: str | None = None,
+        route: str | None = None,
+        *,
+        path: str | None = None,
+        path_regex: str | None = None,
+        api: str | None = None,
+    ) -> list[JournalEntry]:
+        """Return the journaled requests matching every given criterion, oldest first.
+
+        :param method: HTTP method (any case).
+        :param route: route template, with or without the method (``/v2/actor-runs/{runId}`` or
+            ``GET /v2/actor-runs/{runId}``).
+        :param path: exact decoded path.
+        :param path_regex: regular expression searched in the path.
+        :param api: ``apify`` or ``templates``.
+        """
+        pattern = re.compile(path_regex) if path_regex else None
+        wanted_method = method.upper() if method else None
+        if route and " " in route:
+            route_method, route = route.split(" ", 1)
+            wanted_method = wanted_method or route_method.upper()
+        with self._lock:
+            entries = list(self._entries)
+        return [
+            entry
+            for entry in entries
+            if (not wanted_method or entry.method == wanted_method)
+            and (not route or (entry.route is not None and entry.route.split(" ", 1)[1] == route))
+            and (path is None or entry.path == path)
+            and (pattern is None or pattern.search(entry.path))
+            and (api is None or entry.api == api)
+        ]

@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_jobs.emulator.apify_state import ActorRecord
-
 DEFAULT_APIFY_TOKEN = "emulator-apify-token"
 DEFAULT_TEMPLATES_TOKEN = "emulator-templates-token"
 
@@ -38,16 +36,15 @@ class ActorRef:
         """Return ``username~name``, usable as ``{actorId}`` in paths."""
         return f"{self.username}~{self.name}"
 
-    @classmethod
-    def from_record(cls, record: ActorRecord) -> ActorRef:
-        """Build a reference from an internal record."""
-        return cls(record.id, record.name, record.username)
+
+ActorSpec = str | ActorRef | Mapping[str, Any]
+"""An actor: an :class:`ActorRef`, its id, ``user~name``, ``user/name`` or a bare name if unique."""
 
 
-def actor_key(actor: str | ActorRef | Mapping[str, Any]) -> str:
-    """Return the id or name to look an actor up by, from a reference, a dict or a string."""
-    if isinstance(actor, ActorRef):
-        return actor.id
-    if isinstance(actor, Mapping):
-        return str(actor["id"])
-    return actor
+def record_key(record: ActorSpec) -> str:
+    """Return the id or name to look a record up by, from a reference, a dict or a string."""
+    if isinstance(record, ActorRef):
+        return record.id
+    if isinstance(record, Mapping):
+        return str(record["id"])
+    return record

@@ -82,10 +82,13 @@ class RequestContext:
     """Everything a handler needs about one request; the body is already read and decoded."""
 
     emulator: Emulator
-    route: RouteSpec
+    api: str | None
+    """``apify``, ``templates``, ``control`` (under ``/_emulator``) or ``None`` (neither)."""
+    route: RouteSpec | None
+    params: dict[str, str]
     method: str
     path: str
-    params: dict[str, str]
+    raw_query: str
     query: dict[str, str]
     query_items: list[tuple[str, str]]
     headers: dict[str, str]
@@ -93,8 +96,12 @@ class RequestContext:
     request_id: str
     base_url: str
     client_ip: str
-    token: str | None
-    token_source: str | None
+    token: str | None = None
+    token_source: str | None = None
+    body_error: EmulatedApiError | None = None
+    """Why the body could not be decoded (raised before the handler runs)."""
+    allowed: list[str] = field(default_factory=list)
+    """The methods the path allows, when the route did not match the method."""
 
     def param(self, name: str) -> str:
         """Return a path parameter."""
@@ -107,7 +114,7 @@ class RequestContext:
         try:
             return json.loads(self.body)
         except ValueError as exc:
-            if self.route.api == "apify":
+            if self.api == "apify":
                 raise EmulatedApiError(
                     400, "invalid-input", f"Invalid input: the body is not valid JSON ({exc})"
                 ) from exc

@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from airflow_provider_jobs.emulator.errors import EmulatedApiError
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
-from airflow_provider_jobs.emulator.template_backend import TemplateCaller
-from airflow_provider_jobs.emulator.template_state import TERMINAL_KINDS, TemplateBuildRecord
+from airflow_provider_jobs.emulator.template_records import TERMINAL_KINDS, TemplateBuildRecord
+from airflow_provider_jobs.emulator.template_state import TemplateCaller
 from airflow_provider_jobs.emulator.timelines import TEMPLATE_STATUSES
 
 _SUMMARY_DROPPED = (
@@ -38,7 +38,7 @@ def _invalid(message: str) -> EmulatedApiError:
 
 def require_caller(ctx: RequestContext) -> TemplateCaller:
     """Return the caller behind the Bearer key, or raise 401 ``unauthorized``."""
-    caller = ctx.emulator.templates.callers.get(ctx.token or "") if ctx.token_source == "header" else None
+    caller = ctx.emulator.templates.caller_of(ctx.token or "") if ctx.token_source == "header" else None
     if caller is None:
         raise EmulatedApiError(401, "unauthorized", "invalid or missing API key")
     return caller
@@ -61,6 +61,13 @@ def _build(ctx: RequestContext, caller: TemplateCaller) -> TemplateBuildRecord:
     return ctx.emulator.templates.get_build(ctx.param("build_id"), caller)
 
 
+def _json_object(ctx: RequestContext) -> dict[str, Any]:
+    body = ctx.json_body(empty={})
+    if not isinstance(body, dict):
+        raise _invalid("request body must be a JSON object")
+    return body
+
+
 def sse_frame(entry: dict[str, Any]) -> str:
     """Frame one log entry: ``id: <offset>``, ``data: <compact JSON>``, blank line."""
     return f"id: {entry['offset']}\ndata: {json.dumps(entry, separators=(',', ':'), ensure_ascii=False)}\n\n"
@@ -74,17 +81,13 @@ async def healthz(ctx: RequestContext) -> Response:
 async def list_templates(ctx: RequestContext) -> Response:
     """``GET /v1/templates``: every template in the catalogue (``TemplateInfo`` list)."""
     require_caller(ctx)
-    with ctx.emulator.lock:
-        templates = [record.info_json() for record in ctx.emulator.templates.templates.values()]
-    return JSONResponse(templates)
+    return JSONResponse(ctx.emulator.templates.catalogue())
 
 
 async def start_build(ctx: RequestContext) -> Response:
     """``POST /v1/templates/builds``: queue a build (202, bare ``TemplateBuild``)."""
     caller = require_caller(ctx)
-    body = ctx.json_body(empty={})
-    if not isinstance(body, dict):
-        raise _invalid("request body must be a JSON object")
+    body = _json_object(ctx)
     tags = body.get("tags")
     if tags is not None and (
         not isinstance(tags, list) or not all(isinstance(tag, str) and tag for tag in tags)
@@ -98,40 +101,29 @@ async def start_build(ctx: RequestContext) -> Response:
     config = body.get("build_config")
     if config is not None and not isinstance(config, dict):
         raise _invalid("build_config must be an object")
-    name = body.get("name") or body.get("alias") or "untitled"
-    with ctx.emulator.lock:
-        templates = ctx.emulator.templates
-        for candidate in (body.get("name"), body.get("alias")):
-            seeded = templates.find_template(candidate) if candidate else None
-            if seeded is not None:
-                name = seeded.name
-                break
-        record = templates.new_build(caller, name=name, tags=tags, build_config=config, request=body)
-        return JSONResponse(templates.render_build(record), status_code=202)
+    templates = ctx.emulator.templates
+    seeded = [templates.find_template(name) for name in (body.get("name"), body.get("alias")) if name]
+    name = next(
+        (t.name for t in seeded if t is not None), body.get("name") or body.get("alias") or "untitled"
+    )
+    record = templates.new_build(caller, name=name, tags=tags, build_config=config, request=body)
+    return JSONResponse(templates.render_build(record), status_code=202)
 
 
 async def get_build(ctx: RequestContext) -> Response:
     """``GET /v1/templates/builds/{build_id}?offset=N``: the status snapshot."""
     caller = require_caller(ctx)
     offset = _int_param(ctx, "offset") or 0
-    with ctx.emulator.lock:
-        return JSONResponse(ctx.emulator.templates.render_snapshot(_build(ctx, caller), offset))
+    return JSONResponse(ctx.emulator.templates.render_snapshot(_build(ctx, caller), offset))
 
 
 async def cancel_build(ctx: RequestContext) -> Response:
     """``POST /v1/templates/builds/{build_id}/cancel``: request cancellation; idempotent."""
     caller = require_caller(ctx)
-    body = ctx.json_body(empty={})
-    if not isinstance(body, dict):
-        raise _invalid("request body must be a JSON object")
-    reason = body.get("reason")
+    reason = _json_object(ctx).get("reason")
     if reason is not None and not isinstance(reason, str):
         raise _invalid("reason must be a string")
-    with ctx.emulator.lock:
-        templates = ctx.emulator.templates
-        record = _build(ctx, caller)
-        templates.cancel(record, caller, reason)
-        return JSONResponse(templates.render_snapshot(record))
+    return JSONResponse(ctx.emulator.templates.cancel(_build(ctx, caller), caller.principal, reason))
 
 
 async def stream_logs(ctx: RequestContext) -> Response:
@@ -143,25 +135,19 @@ async def stream_logs(ctx: RequestContext) -> Response:
     if follow_raw not in {"true", "false", "1", "0", ""}:
         raise _invalid("follow must be true or false")
     follow = follow_raw in {"true", "1"}
-    emulator = ctx.emulator
-    with emulator.lock:
-        record = _build(ctx, caller)
+    templates = ctx.emulator.templates
+    record = _build(ctx, caller)
 
     async def frames() -> AsyncIterator[str]:
         next_offset = start
         while True:
-            with emulator.lock:
-                now = emulator.runtime.now()
-                entries = record.entries_json(now, emulator.runtime.clock.to_wall, next_offset)
-                upcoming = record.next_change_after(now)
+            entries, upcoming = templates.entries_since(record, next_offset)
             for entry in entries:
                 yield sse_frame(entry)
                 next_offset = entry["offset"] + 1
             if not follow or upcoming is None or any(entry["kind"] in TERMINAL_KINDS for entry in entries):
                 return
-            with emulator.lock:
-                wait = upcoming - emulator.runtime.now()
-            await asyncio.sleep(min(max(wait, 0.001), 0.05))
+            await asyncio.sleep(min(max(upcoming, 0.001), 0.05))
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
@@ -174,19 +160,14 @@ async def list_builds(ctx: RequestContext) -> Response:
     if status and status not in TEMPLATE_STATUSES:
         raise _invalid(f"unknown status {status!r}")
     limit = _int_param(ctx, "limit")
-    with ctx.emulator.lock:
-        templates = ctx.emulator.templates
-        template_id = ctx.param("id")
-        if not any(record.id == template_id for record in templates.templates.values()):
-            raise EmulatedApiError(404, "template_not_found", "template not found")
-        builds = []
-        for record in sorted(templates.builds.values(), key=lambda item: item.created, reverse=True):
-            if record.template.id != template_id or record.owner_token != caller.token:
-                continue
-            data = templates.render_build(record)
-            if status and data["status"] != status:
-                continue
-            builds.append({key: value for key, value in data.items() if key not in _SUMMARY_DROPPED})
+    rendered = ctx.emulator.templates.builds_of(ctx.param("id"), caller)
+    if rendered is None:
+        raise EmulatedApiError(404, "template_not_found", "template not found")
+    builds = [
+        {key: value for key, value in data.items() if key not in _SUMMARY_DROPPED}
+        for data in rendered
+        if not status or data["status"] == status
+    ]
     return JSONResponse({"builds": builds[:limit] if limit else builds})
 
 
