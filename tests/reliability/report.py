@@ -357,8 +357,8 @@ faulted before the run):
 
 Every public id and argument of both hooks (sync and async twins), fuzzed with hypothesis ({examples} examples
 in the fast run) and a fixed list (empty, whitespace, `../`, `/`, `?`, `#`, `%2F`, unicode, 10 kB, control
-characters, wrong types, `None`): each must raise `InvalidIdError` or `JobsConfigError` (both `ValueError`)
-with a message under 600 characters, and the emulator's journal must stay empty. Connection hosts, ports and
+characters, wrong types, `None`): each must raise `InvalidArgumentError` (`InvalidIdError` for ids) or
+`JobsConfigError` (all `ValueError`) with a message under 600 characters, and the emulator's journal must stay empty. Connection hosts, ports and
 extras are fuzzed through `build_settings`: either `JobsConfigError`, or settings whose base URL the HTTP
 client accepts (no raw `httpx`/`UnicodeError` at request time). Operators and sensors with bad templated ids
 fail in a real `dag.test()` run with the cause in the task log.

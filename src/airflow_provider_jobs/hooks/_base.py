@@ -22,7 +22,7 @@ from airflow_provider_jobs._connection import ConnectionSettings, ServiceInfo, T
 from airflow_provider_jobs._http import Call, HttpCore
 from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs.exceptions import (
-    InvalidIdError,
+    InvalidArgumentError,
     JobsApiError,
     JobsConfigError,
     JobsError,
@@ -96,13 +96,13 @@ def _shape_error(call: Call, conn_id: str, detail: str) -> UnexpectedResponseErr
 def json_body(value: Any, what: str) -> Any:
     """Check that ``value`` is a JSON object that can be sent; return it."""
     if not isinstance(value, dict):
-        raise InvalidIdError(f"Invalid {what}: expected a dict (JSON object), got {type(value).__name__}.")
+        raise InvalidArgumentError(f"Invalid {what}: expected a dict (JSON object), got {type(value).__name__}.")
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise InvalidIdError(f"Invalid {what}: it is not JSON-serializable ({exc}).") from None
+        raise InvalidArgumentError(f"Invalid {what}: it is not JSON-serializable ({exc}).") from None
     except RecursionError:
-        raise InvalidIdError(f"Invalid {what}: it is nested too deeply to be sent as JSON.") from None
+        raise InvalidArgumentError(f"Invalid {what}: it is nested too deeply to be sent as JSON.") from None
     return value
 
 

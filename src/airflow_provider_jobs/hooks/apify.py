@@ -17,7 +17,7 @@ from airflow_provider_jobs._validation import (
     validate_wait_seconds,
 )
 from airflow_provider_jobs._wait import WaitSpec, await_until_terminal, wait_until_terminal
-from airflow_provider_jobs.exceptions import AuthError, InvalidIdError
+from airflow_provider_jobs.exceptions import AuthError, InvalidArgumentError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
 from airflow_provider_jobs.models.apify import (
     APIFY_STATUSES,
@@ -55,13 +55,13 @@ def _seg(value: str) -> str:
 
 def _flag(value: Any, what: str) -> str:
     if not isinstance(value, bool):
-        raise InvalidIdError(f"Invalid {what}: expected True or False, got {show_value(value)}.")
+        raise InvalidArgumentError(f"Invalid {what}: expected True or False, got {show_value(value)}.")
     return "true" if value else "false"
 
 
 def _count(value: Any, what: str, *, minimum: int = 1) -> str:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidIdError(f"Invalid {what}: expected an integer >= {minimum}, got {show_value(value)}.")
+        raise InvalidArgumentError(f"Invalid {what}: expected an integer >= {minimum}, got {show_value(value)}.")
     return str(value)
 
 
@@ -71,7 +71,9 @@ def _positive_usd(value: Any) -> str:
     except OverflowError:
         usd = math.inf
     if not (math.isfinite(usd) and usd > 0):
-        raise InvalidIdError(f"Invalid max_total_charge_usd: expected a positive number, got {show_value(value)}.")
+        raise InvalidArgumentError(
+            f"Invalid max_total_charge_usd: expected a positive number, got {show_value(value)}."
+        )
     return repr(usd)
 
 
@@ -172,7 +174,9 @@ class ApifyHook(JobsHook):
             known = [m.value for m in ApifyJobStatus]
             bad = [s for s in statuses if s not in known]
             if bad or not statuses:
-                raise InvalidIdError(f"Invalid run status filter {show_value(bad or statuses)}: use some of {known}.")
+                raise InvalidArgumentError(
+                    f"Invalid run status filter {show_value(bad or statuses)}: use some of {known}."
+                )
             params["status"] = ",".join(str(s) for s in statuses)
         return _op(ApifyRunList, self.conn_id, Call(
             "GET", ACTOR_RUNS_PATH.format(actor_id=_seg(actor)), f"Listing runs of Apify actor {actor}",

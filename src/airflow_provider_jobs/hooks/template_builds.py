@@ -19,7 +19,7 @@ from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._sse import SSEEvent, aiter_sse, iter_sse
 from airflow_provider_jobs._validation import show_value, validate_job_id, validate_reason, validate_wait_seconds
 from airflow_provider_jobs._wait import WaitSpec, await_until_terminal, wait_until_terminal
-from airflow_provider_jobs.exceptions import InvalidIdError, JobsApiError
+from airflow_provider_jobs.exceptions import InvalidArgumentError, JobsApiError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
 from airflow_provider_jobs.models.template_builds import (
     TEMPLATE_BUILD_STATUSES,
@@ -149,10 +149,14 @@ class TemplateBuildHook(JobsHook):
 
     def _start_op(self, request: Mapping[str, Any] | None, fields: dict[str, Any]) -> Operation[TemplateBuild]:
         if request is not None and not isinstance(request, Mapping):
-            raise InvalidIdError(f"Invalid template build request: expected a dict, got {type(request).__name__}.")
+            raise InvalidArgumentError(
+                f"Invalid template build request: expected a dict, got {type(request).__name__}."
+            )
         body = json_body({**dict(request or {}), **fields}, "template build request")
         if "tags" in body and body["tags"] == []:
-            raise InvalidIdError("Invalid template build request: 'tags' must not be empty (omit it for ['default']).")
+            raise InvalidArgumentError(
+                "Invalid template build request: 'tags' must not be empty (omit it for ['default'])."
+            )
         call = Call("POST", BUILDS_PATH, "Start of a template build", "template", json=body,
                     idempotency=Idempotency.CREATE)
         return model_operation(TemplateBuild, call, self.conn_id, None)
@@ -363,5 +367,5 @@ class TemplateBuildHook(JobsHook):
 
 def _offset(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidIdError(f"Invalid log offset: expected a non-negative integer, got {show_value(value)}.")
+        raise InvalidArgumentError(f"Invalid log offset: expected a non-negative integer, got {show_value(value)}.")
     return value

@@ -34,7 +34,7 @@ from airflow.sdk.exceptions import (
 from airflow_provider_jobs._validation import validate_reason
 from airflow_provider_jobs._wait import WaitInterrupted, wait_until_terminal
 from airflow_provider_jobs.exceptions import (
-    InvalidIdError,
+    InvalidArgumentError,
     JobFailedError,
     JobWaitTimeout,
     NotFoundError,
@@ -92,7 +92,7 @@ def no_retry_when_pointless_or_harmful(execute: F) -> F:
     def wrapper(self: Any, context: Context) -> Any:
         try:
             return execute(self, context)
-        except InvalidIdError as exc:
+        except InvalidArgumentError as exc:
             raise AirflowFailException(f"{exc} The task is not retried: the same input would fail again.") from exc
         except StartOutcomeUnknownError as exc:
             raise AirflowFailException(

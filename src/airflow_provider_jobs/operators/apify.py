@@ -177,9 +177,9 @@ class ApifyAbortRunOperator(JobAbortOperator):
         """Graceful or immediate."""
         gracefully = as_bool(self.gracefully)
         if not isinstance(gracefully, bool):
-            from airflow_provider_jobs.exceptions import InvalidIdError
+            from airflow_provider_jobs.exceptions import InvalidArgumentError
 
-            raise InvalidIdError(f"Invalid gracefully: expected True or False, got {self.gracefully!r}.")
+            raise InvalidArgumentError(f"Invalid gracefully: expected True or False, got {self.gracefully!r}.")
         return AbortOptions(gracefully=gracefully)
 
 

@@ -17,11 +17,11 @@ from airflow_provider_jobs._retry import Idempotency, RetryPolicy
 from airflow_provider_jobs.exceptions import (
     AuthError,
     ConflictError,
-    InvalidInputError,
     JobsApiError,
     NotFoundError,
     PaymentRequiredError,
     RateLimitError,
+    RequestRejectedError,
     ServerError,
     StartOutcomeUnknownError,
     TransportError,
@@ -212,7 +212,7 @@ def test_a_start_answered_2xx_with_an_unreadable_body_is_an_unknown_outcome_nami
     ("status", "error_type", "cls"),
     [(400, "concurrent-runs-limit-exceeded", PaymentRequiredError), (400, "actor-memory-limit-exceeded",
      PaymentRequiredError), (402, "not-enough-usage-to-run-paid-actor", PaymentRequiredError),
-     (400, "invalid-token", AuthError), (401, "invalid-token", AuthError), (400, "invalid-input", InvalidInputError)],
+     (400, "invalid-token", AuthError), (401, "invalid-token", AuthError), (400, "invalid-input", RequestRejectedError)],
 )
 def test_error_type_refines_the_class_where_apify_varies_the_status(
     recorder: Recorder, fake_clock: FakeClock, status: int, error_type: str, cls: type
@@ -235,9 +235,9 @@ def test_start_is_retried_when_it_never_arrived(recorder: Recorder, fake_clock: 
 
 @pytest.mark.parametrize(
     ("status", "cls", "hint"),
-    [(400, InvalidInputError, ""), (401, AuthError, "Check the API token in connection 'apify_test'"),
+    [(400, RequestRejectedError, ""), (401, AuthError, "Check the API token in connection 'apify_test'"),
      (402, PaymentRequiredError, ""), (403, AuthError, "may do this"), (404, NotFoundError, "Check the Apify run id"),
-     (405, JobsApiError, ""), (409, ConflictError, ""), (422, InvalidInputError, ""), (501, ServerError, "")],
+     (405, JobsApiError, ""), (409, ConflictError, ""), (422, RequestRejectedError, ""), (501, ServerError, "")],
 )
 def test_status_mapping_is_immediate(recorder: Recorder, fake_clock: FakeClock, status: int, cls: type, hint: str) -> None:
     recorder.default = apify_error(status, "some-type", "Some message")

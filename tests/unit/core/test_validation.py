@@ -12,7 +12,7 @@ from airflow_provider_jobs._validation import (
     validate_reason,
     validate_wait_seconds,
 )
-from airflow_provider_jobs.exceptions import InvalidIdError
+from airflow_provider_jobs.exceptions import InvalidArgumentError, InvalidIdError
 
 GOOD_IDS = ["HG7ML7M8z78YcAPEB", "tb_8k2m4q7wz1", "a", "x-y_z.1~2", "A" * MAX_ID_LENGTH]
 BAD_IDS = [
@@ -94,14 +94,16 @@ def test_reason_is_trimmed_and_bounded() -> None:
 
 @pytest.mark.parametrize("value", ["bad\x00reason", "bell\x07", 42, ["a"]])
 def test_bad_reasons_are_refused(value: object) -> None:
-    with pytest.raises(InvalidIdError):
+    with pytest.raises(InvalidArgumentError) as err:
         validate_reason(value)
+    assert not isinstance(err.value, InvalidIdError)  # a reason is not an id
 
 
 @pytest.mark.parametrize("value", [-1, float("nan"), "10", True])
 def test_bad_wait_seconds(value: object) -> None:
-    with pytest.raises(InvalidIdError):
+    with pytest.raises(InvalidArgumentError) as err:
         validate_wait_seconds(value, "timeout")
+    assert not isinstance(err.value, InvalidIdError)  # a number of seconds is not an id
 
 
 def test_good_wait_seconds() -> None:

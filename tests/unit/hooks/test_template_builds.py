@@ -17,6 +17,7 @@ from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs._validation import MAX_REASON_LENGTH
 from airflow_provider_jobs.exceptions import (
     AuthError,
+    InvalidArgumentError,
     InvalidIdError,
     JobsApiError,
     JobWaitTimeout,
@@ -149,15 +150,22 @@ def test_documented_error_bodies(recorder: Recorder, name: str, cls: type) -> No
 
 
 @pytest.mark.parametrize(
-    ("name", "args", "kwargs"),
-    [("get_build", ("tb/1",), {}), ("get_build", ("tb_1",), {"offset": -1}), ("cancel_build", ("",), {}),
-     ("cancel_build", ("tb_1",), {"reason": "a\x00b"}), ("cancel_build", ("tb_1",), {"reason": 5}),
-     ("start_build", (["x"],), {}), ("start_build", (), {"tags": []}), ("start_build", (), {"x": {1, 2}})],
+    ("name", "args", "kwargs", "refused"),
+    [("get_build", ("tb/1",), {}, InvalidIdError), ("get_build", ("tb_1",), {"offset": -1}, InvalidArgumentError),
+     ("cancel_build", ("",), {}, InvalidIdError),
+     ("cancel_build", ("tb_1",), {"reason": "a\x00b"}, InvalidArgumentError),
+     ("cancel_build", ("tb_1",), {"reason": 5}, InvalidArgumentError),
+     ("start_build", (["x"],), {}, InvalidArgumentError), ("start_build", (), {"tags": []}, InvalidArgumentError),
+     ("start_build", (), {"x": {1, 2}}, InvalidArgumentError)],
 )
 @pytest.mark.parametrize("mode", MODES)
-def test_bad_input_makes_no_request(recorder: Recorder, mode: str, name: str, args: tuple, kwargs: dict) -> None:
-    with pytest.raises(InvalidIdError):
+def test_bad_input_makes_no_request(
+    recorder: Recorder, mode: str, name: str, args: tuple, kwargs: dict, refused: type
+) -> None:
+    """An id is refused with InvalidIdError, any other argument with its base InvalidArgumentError."""
+    with pytest.raises(InvalidArgumentError) as err:
         call(hook(recorder), mode, name, *args, **kwargs)
+    assert type(err.value) is refused
     assert recorder.requests == []
 
 
