@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from airflow_provider_jobs._connection import ConnectionSettings
+from airflow_provider_jobs._connection import ConnectionSettings, ErrorBody
 from airflow_provider_jobs._pools import (  # noqa: F401 - re-exported for callers of the core
     _ASYNC_CLIENTS,
     ASYNC_HELD_OPEN_LIMITS,
@@ -90,11 +90,11 @@ class Call:
     :param idempotency: whether the call may be repeated
     :param job_id: the run/build id concerned, carried into errors
     :param read_timeout: read timeout for this call, replacing the connection's
-    :param long_poll: seconds the server may hold this request open (Apify ``waitForFinish``);
-        the read timeout is raised above it
-    :param long_poll_param: the query parameter asking for the long poll; when set, an async
-        call that finds every held-open connection busy for :data:`OVERFLOW_WAIT` seconds goes
-        out without it on the short-call lane (a plain read) instead of queueing longer
+    :param long_poll: seconds the server may hold this request open, asked for with the service's
+        long-poll parameter (:attr:`ServiceInfo.long_poll_param`); the read timeout is raised above
+        it. An idempotent async call that finds every held-open connection busy for
+        :data:`OVERFLOW_WAIT` seconds goes out without it on the short-call lane (a plain read)
+        instead of queueing longer
     :param expect_json: parse the success body as JSON
     :param decode: turn the success body's bytes into the result (e.g. a pydantic model); raise
         ``ValueError`` for a malformed body (retried like invalid JSON) or a :class:`JobsApiError`
@@ -111,7 +111,6 @@ class Call:
     job_id: str | None = None
     read_timeout: float | None = None
     long_poll: float | None = None
-    long_poll_param: str | None = None
     expect_json: bool = True
     decode: Callable[[bytes], Any] | None = None
 
@@ -162,6 +161,7 @@ class HttpCore:
         self._client: httpx.Client | None = None
         self._auth = {"Authorization": f"Bearer {settings.token.value}"}
         self._default_timeout = self._timeout(Call("GET", "/", ""))
+        self._long_poll_param = settings.service.long_poll_param
 
     def __repr__(self) -> str:
         return f"HttpCore(conn_id={self.settings.conn_id!r}, base_url={self.settings.base_url!r})"
@@ -191,6 +191,9 @@ class HttpCore:
 
     def _build(self, client: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
         kwargs: dict[str, Any] = {}
+        params = dict(call.params) if call.params else None
+        if call.long_poll and self._long_poll_param:
+            params = {**(params or {}), self._long_poll_param: str(int(call.long_poll))}
         if call.json is not NO_BODY:
             kwargs["json"] = call.json
         if client is not self._client:  # shared async clients serve every token of a base URL
@@ -199,9 +202,7 @@ class HttpCore:
             kwargs["timeout"] = self._timeout(call)
         elif client is not self._client:  # shared async clients have httpx's default timeout
             kwargs["timeout"] = self._default_timeout
-        return client.build_request(
-            call.method, call.path, params=dict(call.params) if call.params else None, **kwargs
-        )
+        return client.build_request(call.method, call.path, params=params, **kwargs)
 
     def close(self) -> None:
         """Close the sync client (the shared async pools live as long as their event loop)."""
@@ -254,7 +255,7 @@ class HttpCore:
         full for :data:`OVERFLOW_WAIT` seconds is sent as a plain read on the short-call lane.
         """
         client, gate = self._async_client(held_open=bool(call.long_poll))
-        if not (call.long_poll and call.long_poll_param and gate.locked()):
+        if not (call.long_poll and call.idempotency is Idempotency.SAFE and gate.locked()):
             await acquire(gate, self._timeout(call).pool)
             return client, gate, call
         try:
@@ -262,8 +263,7 @@ class HttpCore:
             return client, gate, call
         except asyncio.TimeoutError:
             pass
-        params = {k: v for k, v in (call.params or {}).items() if k != call.long_poll_param}
-        short = dataclasses.replace(call, params=params or None, long_poll=None, long_poll_param=None)
+        short = dataclasses.replace(call, long_poll=None)
         client, gate = self._async_client()
         await acquire(gate, self._timeout(short).pool)
         log.debug("%s: every held-open connection is busy; sent as a plain read.", call.action)
@@ -436,7 +436,7 @@ class HttpCore:
         job can be found and aborted."""
         request_id = response.headers.get("x-request-id")
         if call.idempotency is Idempotency.CREATE:
-            job_id = _created_id(response)
+            job_id = self._created_id(response)
             if job_id:
                 detail += f" (the answer names the job {job_id})"
             error = self._error(StartOutcomeUnknownError, call, detail, attempt, status=status,
@@ -487,45 +487,26 @@ class HttpCore:
         return repr(text if len(text) <= _EXCERPT else text[:_EXCERPT] + "...")
 
     def _parse_error_body(self, response: httpx.Response) -> tuple[str | None, str | None, str | None]:
-        """Read Apify's ``{"error": {"type", "message"}}`` and the templates API's flat or nested form."""
-        request_id = response.headers.get("x-request-id")
+        """Read a JSON error body the way the service describes it (:attr:`ServiceInfo.read_error`)."""
         try:
             body = response.json()
         except ValueError:
-            return None, None, request_id
-        if not isinstance(body, dict):
-            return None, None, request_id
-        err = body.get("error")
-        error_type: Any = body.get("code") or body.get("type")
-        message: Any = None
-        if isinstance(err, dict):
-            error_type = err.get("type") or err.get("code") or error_type
-            message = err.get("message")
-            request_id = err.get("request_id") or body.get("request_id") or request_id
-        elif isinstance(err, str):
-            message = err
-            request_id = body.get("request_id") or request_id
-        else:
-            message = body.get("message")
+            body = None
+        found = self.settings.service.read_error(body) if isinstance(body, dict) else ErrorBody()
+        request_id = found.request_id or response.headers.get("x-request-id")
         return (
-            self._scrub(str(error_type)) if error_type else None,
-            self._scrub(str(message))[:500] if message else None,
+            self._scrub(str(found.type)) if found.type else None,
+            self._scrub(str(found.message))[:500] if found.message else None,
             str(request_id) if request_id else None,
         )
 
-
-def _created_id(response: httpx.Response) -> str | None:
-    """The new job's id in a start's answer, read as loosely as possible (``data.id`` for Apify,
-    ``build_id`` for template builds)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    data = body.get("data", body) if isinstance(body, dict) else None
-    if not isinstance(data, dict):
-        return None
-    value = data.get("id") or data.get("build_id")
-    return value if isinstance(value, str) and 0 < len(value) <= 200 else None
+    def _created_id(self, response: httpx.Response) -> str | None:
+        """The new job's id where the service says a start's answer names it, if it is a plausible id."""
+        try:
+            value = self.settings.service.created_id(response.json())
+        except ValueError:
+            return None
+        return value if isinstance(value, str) and 0 < len(value) <= 200 else None
 
 
 def _short_reason(error: JobsApiError | None) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from airflow_provider_jobs._connection import ServiceInfo
+from airflow_provider_jobs._connection import ErrorBody, ServiceInfo, plain_error_body
 from airflow_provider_jobs._http import Call
 from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._validation import (
@@ -91,6 +91,30 @@ def _op(model: type[Any], conn_id: str, call: Call) -> Operation[Any]:
     return model_operation(model, call, conn_id, "data")
 
 
+def _read_error(body: Mapping[str, Any]) -> ErrorBody:
+    """Apify's error body ``{"error": {"type", "message"}}`` (anything else read as a plain body)."""
+    error = body.get("error")
+    return ErrorBody(error.get("type"), error.get("message")) if isinstance(error, dict) else plain_error_body(body)
+
+
+def _created_id(body: Any) -> Any:
+    """A started run or build in ``{"data": {"id": ...}}``."""
+    data = body.get("data") if isinstance(body, dict) else None
+    return data.get("id") if isinstance(data, dict) else None
+
+
+APIFY_SERVICE = ServiceInfo(
+    label="Apify",
+    conn_type="apify",
+    default_base_url=APIFY_DEFAULT_BASE_URL,
+    token_hint="Apify Console > Settings > API & Integrations",
+    long_poll_param=LONG_POLL_PARAM,
+    created_id=_created_id,
+    read_error=_read_error,
+)
+"""The Apify API as the HTTP core sees it: where errors, new ids and the long poll are."""
+
+
 class ApifyHook(JobsHook):
     """Talk to the Apify API v2 through the connection ``apify_conn_id``.
 
@@ -103,12 +127,7 @@ class ApifyHook(JobsHook):
     :param apify_conn_id: the Airflow connection id (type ``apify``)
     """
 
-    service: ClassVar[ServiceInfo] = ServiceInfo(
-        label="Apify",
-        conn_type="apify",
-        default_base_url=APIFY_DEFAULT_BASE_URL,
-        token_hint="Apify Console > Settings > API & Integrations",
-    )
+    service: ClassVar[ServiceInfo] = APIFY_SERVICE
     conn_type: ClassVar[str] = "apify"
     conn_name_attr: ClassVar[str] = "apify_conn_id"
     default_conn_name: ClassVar[str] = "apify_default"
@@ -130,8 +149,7 @@ class ApifyHook(JobsHook):
         wait = _wait(wait_for_finish)
         return _op(ApifyRun, self.conn_id, Call(
             "GET", RUN_PATH.format(run_id=_seg(run_id)), f"Get of Apify run {run_id}", RUN_ID,
-            params={LONG_POLL_PARAM: str(int(wait))} if wait else None, job_id=run_id, long_poll=wait,
-            long_poll_param=LONG_POLL_PARAM,
+            job_id=run_id, long_poll=wait,
         ))
 
     def _abort_run_op(self, run_id: str, gracefully: Any = False) -> Operation[ApifyRun]:
@@ -154,12 +172,10 @@ class ApifyHook(JobsHook):
         charge = opts.get("max_total_charge_usd")
         if charge is not None:
             params["maxTotalChargeUsd"] = _positive_usd(charge)
-        wait = _wait(opts.get("wait_for_finish"))
-        if wait:
-            params[LONG_POLL_PARAM] = str(int(wait))
         return _op(ApifyRun, self.conn_id, Call(
             "POST", ACTOR_RUNS_PATH.format(actor_id=_seg(actor)), f"Start of a run of Apify actor {actor}",
-            ACTOR_ID, params=params or None, json=body, idempotency=Idempotency.CREATE, long_poll=wait,
+            ACTOR_ID, params=params or None, json=body, idempotency=Idempotency.CREATE,
+            long_poll=_wait(opts.get("wait_for_finish")),
         ))
 
     def _list_runs_op(
@@ -188,8 +204,7 @@ class ApifyHook(JobsHook):
         wait = _wait(wait_for_finish)
         return _op(ApifyBuild, self.conn_id, Call(
             "GET", BUILD_PATH.format(build_id=_seg(build_id)), f"Get of Apify build {build_id}", BUILD_ID,
-            params={LONG_POLL_PARAM: str(int(wait))} if wait else None, job_id=build_id, long_poll=wait,
-            long_poll_param=LONG_POLL_PARAM,
+            job_id=build_id, long_poll=wait,
         ))
 
     def _abort_build_op(self, build_id: str) -> Operation[ApifyBuild]:
@@ -207,12 +222,9 @@ class ApifyHook(JobsHook):
         for key, param in (("use_cache", "useCache"), ("beta_packages", "betaPackages")):
             if opts.get(key) is not None:
                 params[param] = _flag(opts[key], key)
-        wait = _wait(opts.get("wait_for_finish"))
-        if wait:
-            params[LONG_POLL_PARAM] = str(int(wait))
         return _op(ApifyBuild, self.conn_id, Call(
             "POST", ACTOR_BUILDS_PATH.format(actor_id=_seg(actor)), f"Start of a build of Apify actor {actor}",
-            ACTOR_ID, params=params, idempotency=Idempotency.CREATE, long_poll=wait,
+            ACTOR_ID, params=params, idempotency=Idempotency.CREATE, long_poll=_wait(opts.get("wait_for_finish")),
         ))
 
     def _user_op(self) -> Operation[ApifyUser]:

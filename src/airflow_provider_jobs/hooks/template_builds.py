@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
-from airflow_provider_jobs._connection import ServiceInfo
+from airflow_provider_jobs._connection import ErrorBody, ServiceInfo
 from airflow_provider_jobs._http import Call
 from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._sse import SSEEvent, aiter_sse, iter_sse
@@ -44,6 +44,32 @@ FOLLOW_READ_TIMEOUT = 120.0
 
 def _seg(value: str) -> str:
     return quote(value, safe="")
+
+
+def _read_error(body: Mapping[str, Any]) -> ErrorBody:
+    """The flat ``{"error": "<message>", "code", "request_id"}`` body and its nested variant
+    ``{"error": {"message", "code", "request_id"}}``, whose outer keys fill any gaps."""
+    error = body.get("error")
+    nested: Mapping[str, Any] = error if isinstance(error, dict) else {}
+    message = nested.get("message") if nested else error if isinstance(error, str) else body.get("message")
+    return ErrorBody(nested.get("code") or body.get("code") or body.get("type"), message,
+                     nested.get("request_id") or body.get("request_id"))
+
+
+def _created_id(body: Any) -> Any:
+    """A started build in ``{"build_id": ...}``."""
+    return body.get("build_id") if isinstance(body, dict) else None
+
+
+TEMPLATE_BUILDS_SERVICE = ServiceInfo(
+    label="Nullspace template builds",
+    conn_type="template_builds",
+    default_base_url=None,
+    token_hint="an API key such as ns_live_...",
+    created_id=_created_id,
+    read_error=_read_error,
+)
+"""The templates API as the HTTP core sees it (no long poll: builds are polled)."""
 
 
 class _LogCursor:
@@ -112,12 +138,7 @@ class TemplateBuildHook(JobsHook):
     :param template_builds_conn_id: the Airflow connection id (type ``template_builds``)
     """
 
-    service: ClassVar[ServiceInfo] = ServiceInfo(
-        label="Nullspace template builds",
-        conn_type="template_builds",
-        default_base_url=None,
-        token_hint="an API key such as ns_live_...",
-    )
+    service: ClassVar[ServiceInfo] = TEMPLATE_BUILDS_SERVICE
     conn_type: ClassVar[str] = "template_builds"
     conn_name_attr: ClassVar[str] = "template_builds_conn_id"
     default_conn_name: ClassVar[str] = "template_builds_default"
