@@ -28,19 +28,7 @@ from typing import Any
 import httpx
 
 from airflow_provider_jobs._connection import ConnectionSettings, ErrorBody
-from airflow_provider_jobs._pools import (  # noqa: F401 - re-exported for callers of the core
-    _ASYNC_CLIENTS,
-    ASYNC_HELD_OPEN_LIMITS,
-    ASYNC_POOL_LIMITS,
-    aclose_shared_clients,
-    acquire,
-    client_headers,
-    gate_of,
-    shared_async_client,
-    ssl_context,
-    trust_env,
-    user_agent,
-)
+from airflow_provider_jobs._pools import SHARED_POOLS, AsyncPools, acquire, client_headers, ssl_context, trust_env
 from airflow_provider_jobs._retry import (
     Idempotency,
     RetryPolicy,
@@ -134,6 +122,7 @@ class HttpCore:
     :param asleep: async sleep function
     :param clock: monotonic clock
     :param rng: random source for jitter
+    :param pools: the shared async clients to use (default: the process's :data:`~._pools.SHARED_POOLS`)
     """
 
     def __init__(
@@ -147,8 +136,10 @@ class HttpCore:
         asleep: Callable[[float], Any] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        pools: AsyncPools = SHARED_POOLS,
     ) -> None:
         self.settings = settings
+        self._pools = pools
         self.policy = policy or RetryPolicy(
             max_retries=settings.max_retries, max_elapsed=settings.retry_max_elapsed
         )
@@ -186,8 +177,7 @@ class HttpCore:
         return self._client
 
     def _async_client(self, *, held_open: bool = False) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
-        client = shared_async_client(self.settings.base_url, self._async_transport, held_open=held_open)
-        return client, gate_of(client, held_open)
+        return self._pools.client(self.settings.base_url, self._async_transport, held_open=held_open)
 
     def _build(self, client: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
         kwargs: dict[str, Any] = {}
@@ -516,3 +506,9 @@ def _short_reason(error: JobsApiError | None) -> str:
         return f"HTTP {error.status}" + (f" {error.error_type}" if error.error_type else "")
     cause = error.__cause__
     return type(cause).__name__ if cause is not None else type(error).__name__
+
+
+async def aclose_shared_clients() -> None:
+    """Close the async clients every core of this process shares on the running event loop (call
+    before the loop ends, e.g. at the end of a test or a benchmark)."""
+    await SHARED_POOLS.aclose()

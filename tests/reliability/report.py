@@ -276,10 +276,10 @@ def load_section(fast: dict[str, Any], heavy: dict[str, Any] | None) -> str:
 
 
 def _pool_limits() -> str:
-    from airflow_provider_jobs import _http
+    from airflow_provider_jobs import _pools
 
-    return (f"{_http.ASYNC_POOL_LIMITS.max_connections} connections for short calls (`ASYNC_POOL_LIMITS`) and "
-            f"{_http.ASYNC_HELD_OPEN_LIMITS.max_connections} for long polls and log streams "
+    return (f"{_pools.ASYNC_POOL_LIMITS.max_connections} connections for short calls (`ASYNC_POOL_LIMITS`) and "
+            f"{_pools.ASYNC_HELD_OPEN_LIMITS.max_connections} for long polls and log streams "
             "(`ASYNC_HELD_OPEN_LIMITS`), per service and event loop")
 
 

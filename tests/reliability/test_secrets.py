@@ -28,7 +28,7 @@ from _kinds import fake_context
 from _rel import FAST, FOREVER, SECRET_APIFY, SECRET_TEMPLATES, conn_value, secret_env
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_jobs import _http
+from airflow_provider_jobs import _http, _pools
 from airflow_provider_jobs._connection import Secret, build_settings
 from airflow_provider_jobs._http import Call
 from airflow_provider_jobs._retry import RetryPolicy
@@ -395,7 +395,7 @@ def test_an_environment_proxy_never_sees_loopback_traffic(
     assert hook.get_user().username
     asyncio.run(_drain_user(hook))
     assert proxy.seen == [], f"the environment proxy received {proxy.seen}"
-    assert _http.trust_env("https://api.apify.com") and not _http.trust_env("http://[::1]:8089")
+    assert _pools.trust_env("https://api.apify.com") and not _pools.trust_env("http://[::1]:8089")
 
 
 async def _drain_user(hook: Any) -> None:

@@ -13,7 +13,8 @@ import pytest
 from _support import APIFY_TOKEN, FakeClock, Recorder, apify_error, apify_ok
 
 from airflow_provider_jobs._connection import ErrorBody, ServiceInfo, build_settings
-from airflow_provider_jobs._http import NO_BODY, Call, HttpCore, user_agent
+from airflow_provider_jobs._http import NO_BODY, Call, HttpCore, aclose_shared_clients
+from airflow_provider_jobs._pools import SHARED_POOLS, AsyncPools, ssl_context, user_agent
 from airflow_provider_jobs._retry import Idempotency, RetryPolicy
 from airflow_provider_jobs.exceptions import (
     AuthError,
@@ -371,23 +372,38 @@ def test_async_twin_retries_the_same_way(recorder: Recorder, fake_clock: FakeClo
 
 
 def test_async_clients_are_shared_per_loop_and_base_url(recorder: Recorder, fake_clock: FakeClock) -> None:
-    from airflow_provider_jobs._http import aclose_shared_clients, shared_async_client
-
     async def scenario() -> tuple[bool, bool]:
-        a = shared_async_client("http://127.0.0.1:1", None)
-        b = shared_async_client("http://127.0.0.1:1", None)
-        c = shared_async_client("http://127.0.0.1:2", None)
+        a = SHARED_POOLS.client("http://127.0.0.1:1", None)
+        b = SHARED_POOLS.client("http://127.0.0.1:1", None)
+        c = SHARED_POOLS.client("http://127.0.0.1:2", None)
         await aclose_shared_clients()
         return a is b, a is c
 
     assert asyncio.run(scenario()) == (True, False)
 
 
+def test_a_core_uses_the_pools_it_is_given(recorder: Recorder, fake_clock: FakeClock) -> None:
+    """Pools are an object: a core given its own keeps its clients and gates there, not in the shared ones."""
+    own = AsyncPools(short_limits=httpx.Limits(max_connections=3))
+    settings = build_settings("c", SERVICE, host="http://127.0.0.1:9", port=None, password="t", extra={})
+    core = HttpCore(settings, async_transport=recorder.async_transport(), pools=own)
+    recorder.default = apify_ok({"id": "r1"})
+
+    async def scenario() -> tuple[int, int, int]:
+        await core.arequest(GET)
+        loop = asyncio.get_running_loop()
+        (client,) = own.clients(loop)
+        _client, gate = own.client(settings.base_url, core._async_transport)
+        kept = len(own.clients(loop)), len(SHARED_POOLS.clients(loop)), gate._value
+        await own.aclose()
+        return kept
+
+    assert asyncio.run(scenario()) == (1, 0, 3)
+
+
 def test_one_tls_context_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Clients reuse the process's TLS context: building one (CA bundle) costs ~25 ms per abort."""
     import ssl
-
-    from airflow_provider_jobs._pools import ssl_context
 
     assert ssl_context() is ssl_context()
 
@@ -404,7 +420,5 @@ def test_one_tls_context_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
         core._async_client()
         core._async_client(held_open=True)
         await aclose_shared_clients()
-
-    from airflow_provider_jobs._http import aclose_shared_clients
 
     asyncio.run(make_async())
