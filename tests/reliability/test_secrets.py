@@ -30,7 +30,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 
 from airflow_provider_jobs import _http, _pools
 from airflow_provider_jobs._connection import Secret, build_settings
-from airflow_provider_jobs._http import Call
+from airflow_provider_jobs._call import Call
 from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs.emulator import TemplateTimeline, Timeline
 from airflow_provider_jobs.exceptions import (

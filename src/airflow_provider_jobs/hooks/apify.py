@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from airflow_provider_jobs._call import Call
 from airflow_provider_jobs._connection import ErrorBody, ServiceInfo, plain_error_body
-from airflow_provider_jobs._http import Call
 from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._validation import (
     normalize_actor_id,
@@ -104,13 +104,9 @@ def _created_id(body: Any) -> Any:
 
 
 APIFY_SERVICE = ServiceInfo(
-    label="Apify",
-    conn_type="apify",
-    default_base_url=APIFY_DEFAULT_BASE_URL,
+    label="Apify", conn_type="apify", default_base_url=APIFY_DEFAULT_BASE_URL,
     token_hint="Apify Console > Settings > API & Integrations",
-    long_poll_param=LONG_POLL_PARAM,
-    created_id=_created_id,
-    read_error=_read_error,
+    long_poll_param=LONG_POLL_PARAM, created_id=_created_id, read_error=_read_error,
 )
 """The Apify API as the HTTP core sees it: where errors, new ids and the long poll are."""
 

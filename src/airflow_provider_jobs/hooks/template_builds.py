@@ -13,8 +13,8 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
+from airflow_provider_jobs._call import Call
 from airflow_provider_jobs._connection import ErrorBody, ServiceInfo
-from airflow_provider_jobs._http import Call
 from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._sse import SSEEvent, aiter_sse, iter_sse
 from airflow_provider_jobs._validation import show_value, validate_job_id, validate_reason, validate_wait_seconds
@@ -62,12 +62,8 @@ def _created_id(body: Any) -> Any:
 
 
 TEMPLATE_BUILDS_SERVICE = ServiceInfo(
-    label="Nullspace template builds",
-    conn_type="template_builds",
-    default_base_url=None,
-    token_hint="an API key such as ns_live_...",
-    created_id=_created_id,
-    read_error=_read_error,
+    label="Nullspace template builds", conn_type="template_builds", default_base_url=None,
+    token_hint="an API key such as ns_live_...", created_id=_created_id, read_error=_read_error,
 )
 """The templates API as the HTTP core sees it (no long poll: builds are polled)."""
 

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from _support import APIFY_TOKEN, FakeClock, Recorder, apify_error, apify_ok
 
+from airflow_provider_jobs._call import NO_BODY, Call
 from airflow_provider_jobs._connection import ErrorBody, ServiceInfo, build_settings
-from airflow_provider_jobs._http import NO_BODY, Call, HttpCore, aclose_shared_clients
+from airflow_provider_jobs._http import HttpCore, aclose_shared_clients
 from airflow_provider_jobs._pools import SHARED_POOLS, AsyncPools, ssl_context, user_agent
 from airflow_provider_jobs._retry import Idempotency, RetryPolicy
 from airflow_provider_jobs.exceptions import (
