@@ -36,6 +36,7 @@ class Call:
         ``ValueError`` for a malformed body (retried like invalid JSON) or a
         :class:`~airflow_provider_jobs.exceptions.JobsApiError` for a body of the wrong shape
         (final); default: ``json.loads``
+    :param accept: the media type to ask for instead of JSON (``text/event-stream`` for a log stream)
     """
 
     method: str
@@ -50,3 +51,4 @@ class Call:
     long_poll: float | None = None
     expect_json: bool = True
     decode: Callable[[bytes], Any] | None = None
+    accept: str | None = None

@@ -131,6 +131,8 @@ class HttpCore:
             kwargs["json"] = call.json
         if client is not self._client:  # shared async clients serve every token of a base URL
             kwargs["headers"] = self._auth
+        if call.accept:
+            kwargs["headers"] = {**kwargs.get("headers", {}), "Accept": call.accept}
         if call.read_timeout or call.long_poll:
             kwargs["timeout"] = self._timeout(call)
         elif client is not self._client:  # shared async clients have httpx's default timeout

@@ -82,7 +82,8 @@ class _LogCursor:
     def accept(self, event: SSEEvent) -> TemplateBuildLogEntry | None:
         """Parse an event; return the entry if it is new."""
         try:
-            entry = TemplateBuildLogEntry.model_validate(json.loads(event.data))
+            # strict=False: a raw control character inside a string (a lax server's) loses nothing
+            entry = TemplateBuildLogEntry.model_validate(json.loads(event.data, strict=False))
         except (ValueError, ValidationError):
             log.warning("Template build %s: skipped a log event that is not a log entry.", self.build_id)
             return None
@@ -194,6 +195,7 @@ class TemplateBuildHook(JobsHook):
             "GET", LOGS_PATH.format(build_id=_seg(build_id)), f"Log stream of template build {build_id}",
             BUILD_ID, params={"offset": str(offset), "follow": "true" if follow else "false"},
             job_id=build_id, read_timeout=FOLLOW_READ_TIMEOUT if follow else None, expect_json=False,
+            accept="text/event-stream",
         )
 
     # ------------------------------------------------------------------- sync
@@ -270,7 +272,7 @@ class TemplateBuildHook(JobsHook):
             quiet = False
             try:
                 with core.stream(call) as response:
-                    for event in iter_sse(response.iter_lines()):
+                    for event in iter_sse(response.iter_text()):
                         if (entry := cursor.accept(event)) is not None:
                             yield entry
                             if cursor.done:
@@ -337,7 +339,7 @@ class TemplateBuildHook(JobsHook):
             quiet = False
             try:
                 async with core.astream(call) as response:
-                    async for event in aiter_sse(response.aiter_lines()):
+                    async for event in aiter_sse(response.aiter_text()):
                         if (entry := cursor.accept(event)) is not None:
                             yield entry
                             if cursor.done:
