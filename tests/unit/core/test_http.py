@@ -131,6 +131,18 @@ def test_429_after_budget_is_rate_limit_error(recorder: Recorder, fake_clock: Fa
     assert err.value.retry_after == 2.0 and err.value.attempts == 3
 
 
+@pytest.mark.parametrize("value", ["-5", "1e3", "\u0663"])
+def test_an_invalid_retry_after_is_ignored_and_the_backoff_applies(
+    recorder: Recorder, fake_clock: FakeClock, value: str
+) -> None:
+    limited = httpx.Response(429, json={"error": {"type": "rate-limit-exceeded", "message": "x"}},
+                             headers=[(b"Retry-After", value.encode())])  # UTF-8 on the wire, read back as sent
+    assert limited.headers["Retry-After"] == value
+    recorder.responses = [limited, apify_ok({})]
+    make_core(recorder, fake_clock, base_delay=1.0).request(GET)
+    assert fake_clock.sleeps == [0.75]  # the backoff at rng=0.5: not 0 s, 1000 s (over budget) or 3 s
+
+
 def test_elapsed_budget_stops_retries(recorder: Recorder, fake_clock: FakeClock) -> None:
     recorder.default = apify_error(429, "rate-limit-exceeded", "x", **{"Retry-After": "50"})
     with pytest.raises(RateLimitError):
