@@ -144,3 +144,28 @@ def validate_wait_seconds(value: Any, what: str) -> float | None:
             f"Invalid {what}: {show_value(value)} is not a finite, non-negative number of seconds."
         )
     return seconds
+
+
+def validate_flag(value: Any, what: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False``; refuse anything else (``"yes"``, ``1``)."""
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"Invalid {what}: expected True or False, got {show_value(value)}.")
+    return value
+
+
+def validate_count(value: Any, what: str, *, minimum: int = 1) -> int:
+    """Return ``value`` if it is an integer (not a bool) of at least ``minimum``; refuse anything else."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidArgumentError(f"Invalid {what}: expected an integer >= {minimum}, got {show_value(value)}.")
+    return value
+
+
+def validate_positive_number(value: Any, what: str) -> float:
+    """Return ``value`` as a float if it is a finite number above 0; refuse anything else."""
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an int beyond float range
+        number = math.inf
+    if not (math.isfinite(number) and number > 0):
+        raise InvalidArgumentError(f"Invalid {what}: expected a positive number, got {show_value(value)}.")
+    return number

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -13,7 +12,10 @@ from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._validation import (
     normalize_actor_id,
     show_value,
+    validate_count,
+    validate_flag,
     validate_job_id,
+    validate_positive_number,
     validate_wait_seconds,
 )
 from airflow_provider_jobs._wait import WaitSpec, await_until_terminal, wait_until_terminal
@@ -54,27 +56,11 @@ def _seg(value: str) -> str:
 
 
 def _flag(value: Any, what: str) -> str:
-    if not isinstance(value, bool):
-        raise InvalidArgumentError(f"Invalid {what}: expected True or False, got {show_value(value)}.")
-    return "true" if value else "false"
+    return "true" if validate_flag(value, what) else "false"
 
 
 def _count(value: Any, what: str, *, minimum: int = 1) -> str:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidArgumentError(f"Invalid {what}: expected an integer >= {minimum}, got {show_value(value)}.")
-    return str(value)
-
-
-def _positive_usd(value: Any) -> str:
-    try:
-        usd = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
-    except OverflowError:
-        usd = math.inf
-    if not (math.isfinite(usd) and usd > 0):
-        raise InvalidArgumentError(
-            f"Invalid max_total_charge_usd: expected a positive number, got {show_value(value)}."
-        )
-    return repr(usd)
+    return str(validate_count(value, what, minimum=minimum))
 
 
 def _wait(value: Any) -> float | None:
@@ -167,7 +153,7 @@ class ApifyHook(JobsHook):
                 params[param] = _count(opts[key], key)
         charge = opts.get("max_total_charge_usd")
         if charge is not None:
-            params["maxTotalChargeUsd"] = _positive_usd(charge)
+            params["maxTotalChargeUsd"] = repr(validate_positive_number(charge, "max_total_charge_usd"))
         return _op(ApifyRun, self.conn_id, Call(
             "POST", ACTOR_RUNS_PATH.format(actor_id=_seg(actor)), f"Start of a run of Apify actor {actor}",
             ACTOR_ID, params=params or None, json=body, idempotency=Idempotency.CREATE,

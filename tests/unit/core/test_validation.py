@@ -8,7 +8,10 @@ from airflow_provider_jobs._validation import (
     MAX_ID_LENGTH,
     MAX_REASON_LENGTH,
     normalize_actor_id,
+    validate_count,
+    validate_flag,
     validate_job_id,
+    validate_positive_number,
     validate_reason,
     validate_wait_seconds,
 )
@@ -110,3 +113,14 @@ def test_good_wait_seconds() -> None:
     assert validate_wait_seconds(None, "t") is None
     assert validate_wait_seconds(0, "t") == 0.0
     assert validate_wait_seconds(2.5, "t") == 2.5
+
+
+def test_flags_counts_and_positive_numbers() -> None:
+    assert validate_flag(True, "desc") is True and validate_count(0, "offset", minimum=0) == 0
+    assert validate_positive_number(2, "max_total_charge_usd") == 2.0
+    for check, value in [(validate_flag, "yes"), (validate_flag, 1), (validate_count, True), (validate_count, 0),
+                         (validate_count, "3"), (validate_positive_number, 0), (validate_positive_number, 10**400),
+                         (validate_positive_number, float("nan")), (validate_positive_number, True)]:
+        with pytest.raises(InvalidArgumentError, match="^Invalid x: expected") as err:
+            check(value, "x")  # type: ignore[operator]
+        assert not isinstance(err.value, InvalidIdError)
