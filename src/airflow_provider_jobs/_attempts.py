@@ -37,14 +37,14 @@ from airflow_provider_jobs.exceptions import JobsApiError
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Wait:
     """Sleep ``delay`` seconds, then make the next attempt."""
 
     delay: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Done:
     """The call succeeded with ``result``."""
 
@@ -55,7 +55,7 @@ class Done:
         return self.result
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Fail:
     """The call failed: ``error`` is what to raise."""
 

@@ -54,7 +54,7 @@ class Problem(enum.Enum):
     """No answer: connection refused or reset, timeout (the exception is the cause)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Classification:
     """One attempt's answer, classified: a result (``problem`` is ``None``) or a problem.
 
