@@ -124,8 +124,8 @@ def aborts(emu: EmulatorProcess, n: int, sync_n: int) -> dict[str, Any]:
     """
     import httpx
 
-    from airflow_provider_jobs import _http
-    from airflow_provider_jobs._http import _ASYNC_CLIENTS, aclose_shared_clients
+    from airflow_provider_jobs._http import aclose_shared_clients
+    from airflow_provider_jobs._pools import SHARED_POOLS
     from airflow_provider_jobs.hooks.apify import ApifyHook
 
     port = int(emu.base_url.rsplit(":", 1)[1])
@@ -145,7 +145,7 @@ def aborts(emu: EmulatorProcess, n: int, sync_n: int) -> dict[str, Any]:
             runs = await asyncio.gather(*(hook.aabort_run(run_id) for run_id in ids))
             took = time.perf_counter() - t0
         lag.stop()
-        pools = len(_ASYNC_CLIENTS.get(asyncio.get_running_loop(), {}))
+        pools = len(SHARED_POOLS.clients(asyncio.get_running_loop()))
         await aclose_shared_clients()
         return {"seconds": took, "calls": len(ids), "aborted": sum(r.status == "ABORTED" for r in runs),
                 "peak_connections": sampler.peak, "pools": pools, "loop_blocked_s": lag.worst}
@@ -177,16 +177,16 @@ def aborts(emu: EmulatorProcess, n: int, sync_n: int) -> dict[str, Any]:
 
     out = {"ours: aabort_run (gather)": asyncio.run(ours(make(n)))}
     out["ours, pool warm (idle keep-alive connections)"] = asyncio.run(ours(make(n), warm=True))
-    limits = getattr(_http, "ASYNC_POOL_LIMITS", None)
-    if limits is not None and (limits.max_keepalive_connections or 0) > WHAT_IF_KEEPALIVE:
+    limits = SHARED_POOLS.short_limits
+    if (limits.max_keepalive_connections or 0) > WHAT_IF_KEEPALIVE:
         # what-if (patched in this process only): fewer idle keep-alive connections in the short-call pool
-        _http.ASYNC_POOL_LIMITS = httpx.Limits(max_connections=limits.max_connections,
-                                               max_keepalive_connections=WHAT_IF_KEEPALIVE)
+        SHARED_POOLS.short_limits = httpx.Limits(max_connections=limits.max_connections,
+                                                 max_keepalive_connections=WHAT_IF_KEEPALIVE)
         try:
             out[f"what-if: pool warm, keep-alive {WHAT_IF_KEEPALIVE} instead of {limits.max_keepalive_connections}"] = \
                 asyncio.run(ours(make(n), warm=True))
         finally:
-            _http.ASYNC_POOL_LIMITS = limits
+            SHARED_POOLS.short_limits = limits
     out["raw httpx.AsyncClient (gather)"] = asyncio.run(raw(make(n)))
     out["sync abort_run loop"] = sync_loop(make(sync_n))
     return out
@@ -202,7 +202,7 @@ async def _waits(kind: str, n: int, port: int) -> dict[str, Any]:
     """
     import httpx
 
-    from airflow_provider_jobs import _http
+    from airflow_provider_jobs._pools import SHARED_POOLS
     from airflow_provider_jobs.emulator import EmulatorClient
     from airflow_provider_jobs.hooks.apify import ApifyHook
     from airflow_provider_jobs.triggers.apify import ApifyRunTrigger
@@ -248,11 +248,10 @@ async def _waits(kind: str, n: int, port: int) -> dict[str, Any]:
         "rss_added_mb": rss_mb() - rss0,
         "sockets_added": open_sockets() - sockets0,
         "connections_to_emulator": tcp_connections_to(port),
-        "pools": len(getattr(_http, "_ASYNC_CLIENTS", {}).get(asyncio.get_running_loop(), {}))
-        if kind != "naive" else n,
+        "pools": len(SHARED_POOLS.clients(asyncio.get_running_loop())) if kind != "naive" else n,
         "loop_blocked_until_plateau_s": lag.worst,
         "alive_at_plateau": sum(not t.done() for t in tasks),
-        "long_poll_cap": getattr(getattr(_http, "ASYNC_HELD_OPEN_LIMITS", None), "max_connections", None),
+        "long_poll_cap": SHARED_POOLS.held_open_limits.max_connections,
     }
     if kind != "naive":
         while len(done) < n and time.perf_counter() - t0 < WAIT_CAP_S:

@@ -1,4 +1,5 @@
-"""Turn an Airflow connection's fields into validated client settings (no I/O, no Airflow import).
+"""Turn an Airflow connection's fields into validated client settings (no I/O, no Airflow import),
+and describe a service to the HTTP core (:class:`ServiceInfo`: what the hooks declare per service).
 
 Both services read their connection the same way:
 
@@ -17,8 +18,9 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -58,20 +60,52 @@ class Secret:
         return hash(("Secret", self._value))
 
 
+class ErrorBody(NamedTuple):
+    """What a JSON error body says, as found in it (the core turns each value into scrubbed text).
+
+    :param type: the API's error type or code (``record-not-found``, ``template_build_not_found``)
+    :param message: the API's own message
+    :param request_id: the correlation id, when the body carries one (else the ``x-request-id`` header)
+    """
+
+    type: Any = None
+    message: Any = None
+    request_id: Any = None
+
+
+def plain_error_body(body: Mapping[str, Any]) -> ErrorBody:
+    """Read a JSON error body of no documented shape (a gateway's ``{"message": ...}``): top-level
+    ``message`` and ``code`` or ``type``."""
+    return ErrorBody(body.get("code") or body.get("type"), body.get("message"))
+
+
+def no_created_id(body: Any) -> None:
+    """For a service whose start answers never name the job: nothing to find."""
+    return None
+
+
 @dataclass(frozen=True)
 class ServiceInfo:
-    """What differs between services when reading a connection.
+    """What differs between services, declared by each hook and read by the core (which names none).
 
     :param label: human name, e.g. ``"Apify"``
     :param conn_type: Airflow connection type
     :param default_base_url: used when the connection has no host; ``None`` makes host required
     :param token_hint: where to find a token, for the missing-token message
+    :param long_poll_param: the query parameter asking the server to hold a request open, in whole
+        seconds (Apify's ``waitForFinish``); ``None`` when the service has no long poll
+    :param created_id: where a start's answer (its parsed JSON body) names the new job; read
+        when the answer cannot be parsed as a whole, so that the job can still be found
+    :param read_error: read a JSON error body (an object) into an :class:`ErrorBody`
     """
 
     label: str
     conn_type: str
     default_base_url: str | None
     token_hint: str
+    long_poll_param: str | None = None
+    created_id: Callable[[Any], Any] = no_created_id
+    read_error: Callable[[Mapping[str, Any]], ErrorBody] = plain_error_body
 
 
 @dataclass(frozen=True)

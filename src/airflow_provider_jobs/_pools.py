@@ -3,7 +3,8 @@
 * Every client uses one SSL context built once per process: building it (loading the CA
   bundle) costs ~25 ms, which a fresh client per abort in ``on_kill`` paid each time.
 * Async clients are shared per (event loop, base URL, transport, lane): a triggerer runs every
-  trigger in one loop, so all of them share the pools of a service.
+  trigger in one loop, so all of them share the pools of a service. An :class:`AsyncPools`
+  object owns them and their gates; every core uses :data:`SHARED_POOLS` unless given another.
 """
 
 from __future__ import annotations
@@ -56,14 +57,6 @@ def ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-# AsyncClients per (event loop, base URL, transport, lane): a triggerer runs every trigger in one
-# loop, so all of them share the pools of a service. Requests the server holds open (long polls
-# of up to 60 s, log streams) get their own lane: sharing one pool, they held every connection
-# and a trigger's abort, deadline or on_kill, queued behind them until its deadline passed.
-_ASYNC_CLIENTS: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, int, bool], httpx.AsyncClient]
-]
-_ASYNC_CLIENTS = weakref.WeakKeyDictionary()
 ASYNC_POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=8)
 """Pool of short calls (get, abort, cancel, start) per service and event loop. Few idle
 connections are kept: httpcore checks every idle socket on each pool event, which made a warm pool
@@ -74,44 +67,87 @@ trigger, up to 512 (an idle socket each). A long poll that finds them all busy f
 ``_http.OVERFLOW_WAIT`` seconds is sent as a plain read on the short-call pool instead."""
 
 
-def shared_async_client(
-    base_url: str, transport: httpx.AsyncBaseTransport | None, *, held_open: bool = False
-) -> httpx.AsyncClient:
-    loop = asyncio.get_running_loop()
-    per_loop = _ASYNC_CLIENTS.get(loop)
-    if per_loop is None:
-        _forget_closed_loops()
-        per_loop = _ASYNC_CLIENTS[loop] = {}
-    key = (base_url, id(transport) if transport is not None else 0, held_open)
-    client = per_loop.get(key)
-    if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            base_url=base_url,
-            transport=transport,
-            follow_redirects=False,
-            verify=ssl_context(),
-            headers=client_headers(),
-            limits=ASYNC_HELD_OPEN_LIMITS if held_open else ASYNC_POOL_LIMITS,
-            trust_env=trust_env(base_url),
-        )
-        per_loop[key] = client
-    return client
+class AsyncPools:
+    """The async clients a process shares, one per (event loop, base URL, transport, lane), each
+    with the gate its requests wait at for a connection.
+
+    Requests the server holds open (long polls of up to 60 s, log streams) get a lane of their
+    own: sharing one pool, they held every connection, and a trigger's abort (deadline, on_kill)
+    queued behind them until its deadline passed. Requests wait for a connection at the gate, in
+    FIFO order and at most their pool timeout, rather than inside httpcore's pool: the pool
+    re-scans every queued request against every connection whenever one frees up, so a thousand
+    queued requests made the triggerer's loop CPU-bound until pool timeouts failed them all.
+
+    :param short_limits: pool of short calls (get, abort, cancel, start)
+    :param held_open_limits: pool of long polls and log streams
+    """
+
+    def __init__(
+        self, short_limits: httpx.Limits = ASYNC_POOL_LIMITS, held_open_limits: httpx.Limits = ASYNC_HELD_OPEN_LIMITS
+    ) -> None:
+        self.short_limits = short_limits
+        self.held_open_limits = held_open_limits
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[str, int, bool], tuple[httpx.AsyncClient, asyncio.Semaphore]]
+        ] = weakref.WeakKeyDictionary()
+
+    def client(
+        self, base_url: str, transport: httpx.AsyncBaseTransport | None, *, held_open: bool = False
+    ) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        """Return the running loop's client for ``base_url`` on the chosen lane, and its gate.
+
+        :param base_url: the service's base URL (the client serves every token of it)
+        :param transport: the transport to use (tests), part of the key
+        :param held_open: the lane of requests the server holds open
+        """
+        loop = asyncio.get_running_loop()
+        per_loop = self._clients.get(loop)
+        if per_loop is None:
+            self._forget_closed_loops()
+            per_loop = self._clients[loop] = {}
+        key = (base_url, id(transport) if transport is not None else 0, held_open)
+        entry = per_loop.get(key)
+        if entry is None or entry[0].is_closed:
+            limits = self.held_open_limits if held_open else self.short_limits
+            client = httpx.AsyncClient(
+                base_url=base_url,
+                transport=transport,
+                follow_redirects=False,
+                verify=ssl_context(),
+                headers=client_headers(),
+                limits=limits,
+                trust_env=trust_env(base_url),
+            )
+            entry = per_loop[key] = (client, asyncio.Semaphore(limits.max_connections or 64))
+        return entry
+
+    def clients(self, loop: asyncio.AbstractEventLoop) -> list[httpx.AsyncClient]:
+        """The clients kept for ``loop`` (none once it is closed and forgotten)."""
+        return [client for client, _gate in self._clients.get(loop, {}).values()]
+
+    def loops(self) -> int:
+        """How many event loops have clients kept (closed loops are let go as new ones come)."""
+        return len(self._clients)
+
+    def gates(self) -> int:
+        """How many gates are kept over every loop (one per client)."""
+        return sum(len(per_loop) for per_loop in self._clients.values())
+
+    def _forget_closed_loops(self) -> None:
+        """Drop the clients of event loops that have closed (``asyncio.run`` per deferral in
+        ``dag.test()``, tests): their open connections keep the loop alive, so the weak keys alone
+        never let go and every finished loop leaked its pools."""
+        for old in [loop for loop in list(self._clients) if loop.is_closed()]:
+            self._clients.pop(old, None)
+
+    async def aclose(self) -> None:
+        """Close the clients of the running event loop (call before the loop ends)."""
+        for client, _gate in self._clients.pop(asyncio.get_running_loop(), {}).values():
+            await client.aclose()
 
 
-def _forget_closed_loops() -> None:
-    """Drop the clients of event loops that have closed (``asyncio.run`` per deferral in
-    ``dag.test()``, tests): their open connections keep the loop alive, so the weak keys alone
-    never let go and every finished loop leaked its pools."""
-    for old in [loop for loop in list(_ASYNC_CLIENTS) if loop.is_closed()]:
-        for client in _ASYNC_CLIENTS.pop(old, {}).values():
-            _ASYNC_GATES.pop(client, None)
-
-
-# Requests wait for a connection here, in FIFO order and at most their pool timeout, rather than
-# inside httpcore's pool: the pool re-scans every queued request against every connection whenever
-# one frees up, so a thousand queued requests made the triggerer's loop CPU-bound until pool
-# timeouts failed them all.
-_ASYNC_GATES: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+SHARED_POOLS = AsyncPools()
+"""The pools every :class:`~._http.HttpCore` of this process uses unless given its own."""
 
 
 async def acquire(gate: asyncio.Semaphore, timeout: float | None) -> None:
@@ -123,18 +159,3 @@ async def acquire(gate: asyncio.Semaphore, timeout: float | None) -> None:
         await asyncio.wait_for(gate.acquire(), timeout)
     except asyncio.TimeoutError:
         raise httpx.PoolTimeout("no free connection in the shared pool in time") from None
-
-
-def gate_of(client: httpx.AsyncClient, held_open: bool) -> asyncio.Semaphore:
-    gate = _ASYNC_GATES.get(client)
-    if gate is None:
-        limits = ASYNC_HELD_OPEN_LIMITS if held_open else ASYNC_POOL_LIMITS
-        gate = _ASYNC_GATES[client] = asyncio.Semaphore(limits.max_connections or 64)
-    return gate
-
-
-async def aclose_shared_clients() -> None:
-    """Close the async clients of the running event loop (call before the loop ends)."""
-    loop = asyncio.get_running_loop()
-    for client in _ASYNC_CLIENTS.pop(loop, {}).values():
-        await client.aclose()

@@ -3,7 +3,8 @@
 What is retried:
 
 * **429** for every request, starts included: a rate-limited request was refused before any
-  work was done. ``Retry-After`` (seconds or an HTTP date) is honoured.
+  work was done. ``Retry-After`` (whole seconds in ASCII digits, or an HTTP date) is honoured;
+  any other value is ignored and the backoff applies.
 * **500, 502, 503, 504** and transport errors (reset, read timeout, broken body) only for
   idempotent requests: GET, abort, cancel.
 * **Connection errors** (refused, connect timeout, no pool slot) for every request: the request
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,6 +29,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_DELAY_SECONDS = re.compile(r"[0-9]+")  # not \d, which also takes Arabic-Indic and other digits
 
 # Raised before a single byte of the request left this machine.
 NEVER_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
@@ -75,25 +78,26 @@ def reached_server_maybe(exc: BaseException) -> bool:
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Parse a ``Retry-After`` header (delta seconds or HTTP date) into seconds, or ``None``."""
+    """Parse a ``Retry-After`` header into seconds, or ``None`` when it is not a valid one.
+
+    Valid (RFC 9110): ``delay-seconds``, one or more ASCII digits, or an HTTP date (a date past
+    gives 0). Anything else (``-5``, ``1.5``, ``1e3``, ``+3``, non-ASCII digits such as ``٣``) is
+    ignored: the caller's backoff applies.
+    """
     if value is None:
         return None
     value = value.strip()
-    if not value:
+    if _DELAY_SECONDS.fullmatch(value):
+        return float(int(value))
+    if not value or not value.isascii():
         return None
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-    if seconds != seconds:  # NaN
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, seconds)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 Ids are opaque to us (Apify documents no pattern, template build ids only a ``tb_`` prefix),
 so the check is about safety, not format: an id must be a short string of URL-unreserved
 characters (letters, digits, ``-``, ``.``, ``_``, ``~``) that cannot change the request's path
-or query. Whatever is refused raises :class:`~airflow_provider_jobs.exceptions.InvalidIdError`
-naming the argument and the problem.
+or query. A refused id raises :class:`~airflow_provider_jobs.exceptions.InvalidIdError`, any other
+refused argument :class:`~airflow_provider_jobs.exceptions.InvalidArgumentError` (its base), naming
+the argument and the problem.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from airflow_provider_jobs.exceptions import InvalidIdError
+from airflow_provider_jobs.exceptions import InvalidArgumentError, InvalidIdError
 
 MAX_ID_LENGTH = 128
 MAX_ACTOR_ID_LENGTH = 256
@@ -108,7 +109,7 @@ def normalize_actor_id(value: Any) -> str:
 
 
 def validate_reason(value: Any, what: str = "cancel reason") -> str | None:
-    """Return a cancel reason that is safe to send, or raise :class:`InvalidIdError`.
+    """Return a cancel reason that is safe to send, or raise :class:`InvalidArgumentError`.
 
     ``None`` stays ``None``. Control characters other than tab and newline are refused; a reason
     longer than :data:`MAX_REASON_LENGTH` is cut with an ellipsis (the API documents no limit,
@@ -117,9 +118,9 @@ def validate_reason(value: Any, what: str = "cancel reason") -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidIdError(f"Invalid {what}: expected a string, got {type(value).__name__}.")
+        raise InvalidArgumentError(f"Invalid {what}: expected a string, got {type(value).__name__}.")
     if any((ord(ch) < 32 and ch not in "\t\n") or ord(ch) == 127 for ch in value):
-        raise InvalidIdError(f"Invalid {what}: it contains control characters.")
+        raise InvalidArgumentError(f"Invalid {what}: it contains control characters.")
     value = value.strip()
     if not value:
         return None
@@ -133,11 +134,38 @@ def validate_wait_seconds(value: Any, what: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidIdError(f"Invalid {what}: expected a number of seconds, got {type(value).__name__}.")
+        raise InvalidArgumentError(f"Invalid {what}: expected a number of seconds, got {type(value).__name__}.")
     try:
         seconds = float(value)
     except OverflowError:  # an int beyond float range
         seconds = math.inf
     if not math.isfinite(seconds) or seconds < 0:  # NaN, infinite or negative
-        raise InvalidIdError(f"Invalid {what}: {show_value(value)} is not a finite, non-negative number of seconds.")
+        raise InvalidArgumentError(
+            f"Invalid {what}: {show_value(value)} is not a finite, non-negative number of seconds."
+        )
     return seconds
+
+
+def validate_flag(value: Any, what: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False``; refuse anything else (``"yes"``, ``1``)."""
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"Invalid {what}: expected True or False, got {show_value(value)}.")
+    return value
+
+
+def validate_count(value: Any, what: str, *, minimum: int = 1) -> int:
+    """Return ``value`` if it is an integer (not a bool) of at least ``minimum``; refuse anything else."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidArgumentError(f"Invalid {what}: expected an integer >= {minimum}, got {show_value(value)}.")
+    return value
+
+
+def validate_positive_number(value: Any, what: str) -> float:
+    """Return ``value`` as a float if it is a finite number above 0; refuse anything else."""
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an int beyond float range
+        number = math.inf
+    if not (math.isfinite(number) and number > 0):
+        raise InvalidArgumentError(f"Invalid {what}: expected a positive number, got {show_value(value)}.")
+    return number

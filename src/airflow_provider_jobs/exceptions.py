@@ -4,13 +4,15 @@ Every error the provider raises belongs to one family rooted at :class:`JobsErro
 
     JobsError
      ├── JobsConfigError (ValueError)      connection unusable: missing token/host, insecure http, bad extra
-     ├── InvalidIdError (ValueError)       a job id, actor id or argument refused before any request
+     ├── InvalidArgumentError (ValueError) an argument refused before any request (a charge limit, an input dict)
+     │    └── InvalidIdError               an id refused before any request (job, actor, version or tag: what
+     │                                     goes in a path or id position)
      ├── JobWaitTimeout                    a job did not reach a terminal state before the wait deadline
      ├── JobFailedError                    a job ended in a terminal state other than success
      └── JobsApiError                      a request failed (after the retry budget, where retries apply)
           ├── AuthError                    401 / 403
           ├── NotFoundError                404
-          ├── InvalidInputError            400 / 422
+          ├── RequestRejectedError         400 / 422: the API refused the request's input
           ├── ConflictError                409
           ├── PaymentRequiredError         402 (account limits: memory, concurrent runs, paid actor)
           ├── RateLimitError               429 after the retry budget
@@ -20,6 +22,9 @@ Every error the provider raises belongs to one family rooted at :class:`JobsErro
           └── StartOutcomeUnknownError     a start whose request may have reached the server failed:
                                            the job may have been created, so it was not retried
 
+``InvalidInputError`` is the old name of :class:`RequestRejectedError`: importing it still works,
+with a ``DeprecationWarning``, for one release.
+
 Exceptions are inert data: no I/O, no properties that raise. Messages say what failed, on which
 job and connection, and what to do. They never contain the token, request headers or query
 strings.
@@ -27,13 +32,14 @@ strings.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 __all__ = [
     "AuthError",
     "ConflictError",
+    "InvalidArgumentError",
     "InvalidIdError",
-    "InvalidInputError",
     "JobFailedError",
     "JobWaitTimeout",
     "JobsApiError",
@@ -42,6 +48,7 @@ __all__ = [
     "NotFoundError",
     "PaymentRequiredError",
     "RateLimitError",
+    "RequestRejectedError",
     "ServerError",
     "StartOutcomeUnknownError",
     "TransportError",
@@ -75,8 +82,13 @@ class JobsConfigError(JobsError, ValueError):
         self.conn_id = conn_id
 
 
-class InvalidIdError(JobsError, ValueError):
-    """A job id, actor id or other argument was refused before any request was made."""
+class InvalidArgumentError(JobsError, ValueError):
+    """An argument was refused before any request was made (a charge limit, an input dict, a flag)."""
+
+
+class InvalidIdError(InvalidArgumentError):
+    """An id was refused before any request was made: a job, actor, version or tag string that
+    would go in a path or id position."""
 
 
 class JobWaitTimeout(JobsError, TimeoutError):
@@ -182,8 +194,8 @@ class NotFoundError(JobsApiError):
     """404: the job, actor or endpoint does not exist (or belongs to another token)."""
 
 
-class InvalidInputError(JobsApiError):
-    """400 or 422: the API refused the request's input."""
+class RequestRejectedError(JobsApiError):
+    """400 or 422: the API refused the request's input (formerly ``InvalidInputError``)."""
 
 
 class ConflictError(JobsApiError):
@@ -219,13 +231,13 @@ class StartOutcomeUnknownError(JobsApiError):
 
 
 _STATUS_TO_CLASS: dict[int, type[JobsApiError]] = {
-    400: InvalidInputError,
+    400: RequestRejectedError,
     401: AuthError,
     402: PaymentRequiredError,
     403: AuthError,
     404: NotFoundError,
     409: ConflictError,
-    422: InvalidInputError,
+    422: RequestRejectedError,
     429: RateLimitError,
 }
 
@@ -248,3 +260,23 @@ def error_class_for_status(status: int, error_type: str | None = None) -> type[J
     if error_type and 400 <= status < 500 and status != 429 and error_type in _TYPE_TO_CLASS:
         return _TYPE_TO_CLASS[error_type]
     return _STATUS_TO_CLASS.get(status, JobsApiError)
+
+
+_DEPRECATED_ALIASES: dict[str, type[JobsError]] = {"InvalidInputError": RequestRejectedError}
+_warned: set[str] = set()
+
+
+def __getattr__(name: str) -> type[JobsError]:
+    """Give the deprecated old names (``InvalidInputError``), warning once per name and process."""
+    try:
+        new = _DEPRECATED_ALIASES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    if name not in _warned:
+        _warned.add(name)
+        warnings.warn(
+            f"{name} is deprecated and will be removed in the next release; use {new.__name__}.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    return new

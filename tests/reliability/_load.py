@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from airflow_provider_jobs import _http
+from airflow_provider_jobs import _http, _pools
 from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs.emulator import Timeline
 from airflow_provider_jobs.hooks.apify import ApifyHook
@@ -64,7 +64,7 @@ def _pool_state() -> tuple[int, int]:
     """(connections, requests queued) of the running loop's shared pools (httpcore internals)."""
     loop = asyncio.get_running_loop()
     connections = queued = 0
-    for client in _http._ASYNC_CLIENTS.get(loop, {}).values():
+    for client in _pools.SHARED_POOLS.clients(loop):
         pool = getattr(client._transport, "_pool", None)
         connections += len(getattr(pool, "connections", []) or [])
         queued += sum(1 for r in getattr(pool, "_requests", []) if r.is_queued())
@@ -145,7 +145,7 @@ def abort_storm(emu: Any, n: int, n_429: int, *, conn_id: str = "apify_default",
         emu.clear_journal()
     if trace_memory:
         tracemalloc.stop()
-    figures["pool_limit"] = _http.ASYNC_POOL_LIMITS.max_connections
+    figures["pool_limit"] = _pools.ASYNC_POOL_LIMITS.max_connections
     return figures
 
 

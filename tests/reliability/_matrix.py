@@ -80,8 +80,8 @@ def _future_http_date() -> dict[str, Any]:
 
 
 FAULTS: dict[str, FaultCase] = {f.name: f for f in (
-    FaultCase("429 Retry-After seconds", lambda: {"kind": "status", "status": 429,
-                                                  "retry_after": 1 if FULL else 0.05},
+    # Whole seconds: a fraction ("0.05") is no valid Retry-After and is ignored (the backoff applies).
+    FaultCase("429 Retry-After seconds", lambda: {"kind": "status", "status": 429, "retry_after": 1},
               RateLimitError, False, retry_after="seconds"),
     FaultCase("429 Retry-After HTTP date", _future_http_date if FULL else _due_http_date,
               RateLimitError, False, retry_after="date"),

@@ -49,7 +49,7 @@ def run(aborts: int, n_429: int, triggers: int, batches: int) -> dict[str, Any]:
     logging.basicConfig(level=logging.WARNING)
     from _load import abort_behind_long_polls, abort_storm, trigger_fleet
 
-    from airflow_provider_jobs import _http
+    from airflow_provider_jobs import _pools
     from airflow_provider_jobs.emulator import EmulatorClient
     from airflow_provider_jobs.emulator.refs import connection_env
 
@@ -58,8 +58,8 @@ def run(aborts: int, n_429: int, triggers: int, batches: int) -> dict[str, Any]:
         emu = EmulatorClient(base_url, timeout=60)
         os.environ.update(connection_env(base_url, emu.apify_token, emu.templates_token))
         figures: dict[str, Any] = {"emulator": "separate process", "pool_limits": {
-            "short_calls": _http.ASYNC_POOL_LIMITS.max_connections,
-            "held_open": _http.ASYNC_HELD_OPEN_LIMITS.max_connections}}
+            "short_calls": _pools.ASYNC_POOL_LIMITS.max_connections,
+            "held_open": _pools.ASYNC_HELD_OPEN_LIMITS.max_connections}}
         started = time.monotonic()
         figures["abort_storm"] = abort_storm(emu, aborts, n_429, batches=batches, trace_memory=True)
         emu.reset()

@@ -276,10 +276,10 @@ def load_section(fast: dict[str, Any], heavy: dict[str, Any] | None) -> str:
 
 
 def _pool_limits() -> str:
-    from airflow_provider_jobs import _http
+    from airflow_provider_jobs import _pools
 
-    return (f"{_http.ASYNC_POOL_LIMITS.max_connections} connections for short calls (`ASYNC_POOL_LIMITS`) and "
-            f"{_http.ASYNC_HELD_OPEN_LIMITS.max_connections} for long polls and log streams "
+    return (f"{_pools.ASYNC_POOL_LIMITS.max_connections} connections for short calls (`ASYNC_POOL_LIMITS`) and "
+            f"{_pools.ASYNC_HELD_OPEN_LIMITS.max_connections} for long polls and log streams "
             "(`ASYNC_HELD_OPEN_LIMITS`), per service and event loop")
 
 
@@ -332,7 +332,7 @@ cancel) must succeed on the 3rd attempt when the fault clears and fail with the 
 attempts when it persists; starts must never create two jobs: retried only on 429 (refused before any work),
 otherwise one attempt and `StartOutcomeUnknownError` ("may have been created"). Read timeout and slow body use a
 connection with `read_timeout: 0.2` (the emulator delays the answer 0.6 s, or sends 16-byte chunks 0.6 s apart).
-The fast run uses a 0.05 s Retry-After and an HTTP date that is already due; the full runs use `Retry-After: 1`
+The fast run uses `Retry-After: 1` and an HTTP date that is already due; the full runs use `Retry-After: 1`
 and HTTP dates up to 1 s ahead, and check that no retry came earlier than asked. Runs counted per cell: 1 fast
 + {repeat if full else 0} full.
 
@@ -342,7 +342,7 @@ and HTTP dates up to 1 s ahead, and check that no retry came earlier than asked.
 
 Each path runs for the three job kinds against the emulator while the abort/cancel route answers, before it
 lets one through: a 429 with `Retry-After` twice (1 s on the 4 s paths; 0.2 s on the 30 s paths in the fast
-run, 1 s in the full runs), 503 twice, a connection reset twice, or a 429, a 503 and a reset in a row.
+run, which the core ignores as no whole number of seconds, so the backoff applies; 1 s in the full runs), 503 twice, a connection reset twice, or a 429, a 503 and a reset in a row.
 `on_kill` is called while `execute()` waits (as the SIGTERM handler does); the trigger paths drive
 `JobTrigger.run()`/`on_kill()` in an event loop; the notifier is called with a task context.
 
@@ -357,8 +357,8 @@ faulted before the run):
 
 Every public id and argument of both hooks (sync and async twins), fuzzed with hypothesis ({examples} examples
 in the fast run) and a fixed list (empty, whitespace, `../`, `/`, `?`, `#`, `%2F`, unicode, 10 kB, control
-characters, wrong types, `None`): each must raise `InvalidIdError` or `JobsConfigError` (both `ValueError`)
-with a message under 600 characters, and the emulator's journal must stay empty. Connection hosts, ports and
+characters, wrong types, `None`): each must raise `InvalidArgumentError` (`InvalidIdError` for ids) or
+`JobsConfigError` (all `ValueError`) with a message under 600 characters, and the emulator's journal must stay empty. Connection hosts, ports and
 extras are fuzzed through `build_settings`: either `JobsConfigError`, or settings whose base URL the HTTP
 client accepts (no raw `httpx`/`UnicodeError` at request time). Operators and sensors with bad templated ids
 fail in a real `dag.test()` run with the cause in the task log.

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_jobs._connection import build_settings, is_loopback_host
 from airflow_provider_jobs._validation import validate_reason
-from airflow_provider_jobs.exceptions import InvalidIdError, JobsConfigError
+from airflow_provider_jobs.exceptions import InvalidArgumentError, InvalidIdError, JobsConfigError
 from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.hooks.template_builds import TemplateBuildHook
 
@@ -42,7 +42,7 @@ def test_bad_argument_is_refused_before_any_request(jobs_emulator: Any, label: s
     @given(value=strategy())
     def check(value: Any) -> None:
         hook = hook_class(retry_policy=FAST)
-        with pytest.raises((InvalidIdError, JobsConfigError)) as err:
+        with pytest.raises((InvalidArgumentError, JobsConfigError)) as err:
             call(hook, value)
         message = str(err.value)
         assert isinstance(err.value, ValueError)
@@ -73,7 +73,7 @@ def test_a_reason_is_either_refused_or_sent_only_in_the_body(reason: str) -> Non
     """Reasons are free text: control characters are refused, the rest goes (bounded) into the JSON body."""
     try:
         expected = validate_reason(reason)
-    except InvalidIdError as err:
+    except InvalidArgumentError as err:
         assert any(ord(ch) < 32 and ch not in "\t\n" or ord(ch) == 127 for ch in reason), err
         return
     sent: list[httpx.Request] = []

@@ -10,7 +10,7 @@ from typing import Any
 from _load import abort_behind_long_polls, abort_storm, trigger_fleet
 from _rel import FOREVER
 
-from airflow_provider_jobs import _http
+from airflow_provider_jobs import _http, _pools
 from airflow_provider_jobs.lifecycle import APIFY_RUN
 from airflow_provider_jobs.emulator import Timeline
 from airflow_provider_jobs.hooks.apify import ApifyHook
@@ -21,7 +21,7 @@ def test_200_concurrent_aborts_under_429s_are_all_delivered_through_a_bounded_po
         jobs_emulator: Any, record_property: Any) -> None:
     figures = abort_storm(jobs_emulator, 200, 100, batches=2)
     record_property("figures", json.dumps(figures))
-    limit = _http.ASYNC_POOL_LIMITS.max_connections
+    limit = _pools.ASYNC_POOL_LIMITS.max_connections
     for batch in figures["batch"]:
         assert batch["errors"] == 0, batch["first_error"]
         assert batch["delivered"] == 200
@@ -42,14 +42,14 @@ def test_200_deferred_waits_in_one_loop_finish_as_their_jobs_end(jobs_emulator: 
     assert figures["outcomes"] == {"terminal:SUCCEEDED": 200}
     # Every wait holds its long poll open at the same time (before the fix they shared the 64
     # connections of the short calls and queued, noticing the end of their run seconds late).
-    assert figures["peak_in_flight"] > _http.ASYNC_POOL_LIMITS.max_connections, figures
+    assert figures["peak_in_flight"] > _pools.ASYNC_POOL_LIMITS.max_connections, figures
     assert figures["latency_p95"] < 1.5 and figures["latency_max"] < 2.5, figures
 
 
 def test_an_abort_does_not_queue_behind_the_long_polls_of_other_triggers(
         jobs_emulator: Any, record_property: Any) -> None:
     # More deferred waits than the short-call pool holds, each long poll held open by the server.
-    n = _http.ASYNC_POOL_LIMITS.max_connections + 16
+    n = _pools.ASYNC_POOL_LIMITS.max_connections + 16
     figures = abort_behind_long_polls(jobs_emulator, n)
     record_property("figures", json.dumps(figures))
     assert figures["abort_seconds"] is not None and figures["abort_seconds"] < 2.0, figures
@@ -61,7 +61,7 @@ def test_an_abort_waits_for_a_free_connection_no_longer_than_its_deadline(
     """Every short-call connection is held by a slow answer: the abort gives up at its deadline
     (``PoolTimeout``, logged), it does not queue until a slot frees up."""
     jobs_emulator.seed_actor("load~held", run=Timeline(ready_secs=0, running_secs=FOREVER))
-    limit = _http.ASYNC_POOL_LIMITS.max_connections
+    limit = _pools.ASYNC_POOL_LIMITS.max_connections
     held = [jobs_emulator.create_run("load~held", status="RUNNING") for _ in range(limit)]
     victim = jobs_emulator.create_run("load~held", status="RUNNING")
     jobs_emulator.add_fault(route="GET /v2/actor-runs/{runId}", kind="delay", delay=3.0, times=None)
@@ -89,11 +89,10 @@ def test_waits_beyond_the_long_poll_lane_poll_plainly_instead_of_queueing(
     """More deferred waits than held-open connections: the ones that find the lane full fall back
     to plain reads every ``OVERFLOW_WAIT`` seconds and see their job end within seconds, rather
     than queueing until another trigger's 60 s long poll returns."""
-    from airflow_provider_jobs import _pools
     from airflow_provider_jobs.triggers.apify import ApifyRunTrigger
 
     lane = 4
-    monkeypatch.setattr(_pools, "ASYNC_HELD_OPEN_LIMITS", _pools.httpx.Limits(max_connections=lane))
+    monkeypatch.setattr(_pools.SHARED_POOLS, "held_open_limits", _pools.httpx.Limits(max_connections=lane))
     monkeypatch.setattr(_http, "OVERFLOW_WAIT", 0.3)
     jobs_emulator.seed_actor("load~lane", run=Timeline(ready_secs=0, running_secs=FOREVER))
     hogs = [jobs_emulator.create_run("load~lane", status="RUNNING") for _ in range(lane)]
@@ -137,11 +136,9 @@ def test_pools_of_finished_event_loops_are_let_go(jobs_emulator: Any) -> None:
     has closed must not stay cached (their connections kept every old loop and socket alive)."""
     import gc
 
-    from airflow_provider_jobs import _pools
-
     hook = ApifyHook()
     for _ in range(20):  # no aclose_shared_clients(): as a trigger's loop simply ends
         asyncio.run(hook.aget_user())
     gc.collect()
-    assert len(_pools._ASYNC_CLIENTS) <= 1, len(_pools._ASYNC_CLIENTS)
-    assert len(_pools._ASYNC_GATES) <= 2, len(_pools._ASYNC_GATES)
+    assert _pools.SHARED_POOLS.loops() <= 1, _pools.SHARED_POOLS.loops()
+    assert _pools.SHARED_POOLS.gates() <= 2, _pools.SHARED_POOLS.gates()

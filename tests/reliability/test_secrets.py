@@ -28,16 +28,16 @@ from _kinds import fake_context
 from _rel import FAST, FOREVER, SECRET_APIFY, SECRET_TEMPLATES, conn_value, secret_env
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_jobs import _http
+from airflow_provider_jobs import _http, _pools
 from airflow_provider_jobs._connection import Secret, build_settings
-from airflow_provider_jobs._http import Call
+from airflow_provider_jobs._call import Call
 from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs.emulator import TemplateTimeline, Timeline
 from airflow_provider_jobs.exceptions import (
     AuthError,
     ConflictError,
+    InvalidArgumentError,
     InvalidIdError,
-    InvalidInputError,
     JobFailedError,
     JobsApiError,
     JobsConfigError,
@@ -46,6 +46,7 @@ from airflow_provider_jobs.exceptions import (
     NotFoundError,
     PaymentRequiredError,
     RateLimitError,
+    RequestRejectedError,
     ServerError,
     StartOutcomeUnknownError,
     TransportError,
@@ -184,7 +185,7 @@ def test_hook_paths_leak_nothing(secret_world: dict[str, str], jobs_emulator: An
     ])
     assert [type(e) for e in errors] == [NotFoundError, AuthError, AuthError, StartOutcomeUnknownError,
                                          RateLimitError, UnexpectedResponseError, TransportError, InvalidIdError,
-                                         NotFoundError, InvalidIdError, AuthError, RateLimitError]
+                                         NotFoundError, InvalidArgumentError, AuthError, RateLimitError]
     for err in errors:
         texts += [str(err), repr(err), vars(err), str(pickle.loads(pickle.dumps(err))),
                   repr(err.__cause__), str(err.__cause__)]
@@ -260,12 +261,13 @@ def test_operators_sensors_triggers_and_notifiers_leak_nothing(secret_world: dic
 EXCEPTIONS: list[BaseException] = [
     JobsConfigError("Connection 'c' has no API token.", conn_id="c"),
     InvalidIdError("Invalid Apify run id 'a/b': it contains '/'."),
+    InvalidArgumentError("Invalid timeout: -1 is not a finite, non-negative number of seconds."),
     JobWaitTimeout("Apify run", "r1", "RUNNING", 12.5),
     JobFailedError("Apify run", "r1", "FAILED", detail="boom", console_url="https://console.apify.com/x"),
     *[cls("Abort of Apify run r1 failed on connection 'c': HTTP 500.", status=500, error_type="t", api_message="m",
           request_id="q", job_id="r1", conn_id="c", method="POST", path="/v2/actor-runs/r1/abort", attempts=3,
           retry_after=1.5)
-      for cls in (JobsApiError, AuthError, NotFoundError, InvalidInputError, ConflictError, PaymentRequiredError,
+      for cls in (JobsApiError, AuthError, NotFoundError, RequestRejectedError, ConflictError, PaymentRequiredError,
                   RateLimitError, ServerError, UnexpectedResponseError, TransportError, StartOutcomeUnknownError)],
 ]
 
@@ -393,7 +395,7 @@ def test_an_environment_proxy_never_sees_loopback_traffic(
     assert hook.get_user().username
     asyncio.run(_drain_user(hook))
     assert proxy.seen == [], f"the environment proxy received {proxy.seen}"
-    assert _http.trust_env("https://api.apify.com") and not _http.trust_env("http://[::1]:8089")
+    assert _pools.trust_env("https://api.apify.com") and not _pools.trust_env("http://[::1]:8089")
 
 
 async def _drain_user(hook: Any) -> None:

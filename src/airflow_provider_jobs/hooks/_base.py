@@ -1,6 +1,6 @@
 """What both hooks share: reading the connection, the HTTP core, running operations.
 
-An *operation* is a :class:`~airflow_provider_jobs._http.Call` plus a parser for its JSON body.
+An *operation* is a :class:`~airflow_provider_jobs._call.Call` plus a parser for its JSON body.
 Each public hook method builds one and hands it to :meth:`JobsHook._run` (sync) or
 :meth:`JobsHook._arun` (async), so the sync and async twins share everything but the await.
 """
@@ -17,12 +17,13 @@ import httpx
 from airflow.sdk import BaseHook
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from airflow_provider_jobs._call import Call
 from airflow_provider_jobs._compat import amask_secret, connection_not_found_types, mask_secret
 from airflow_provider_jobs._connection import ConnectionSettings, ServiceInfo, Timeouts, build_settings
-from airflow_provider_jobs._http import Call, HttpCore
+from airflow_provider_jobs._http import HttpCore
 from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs.exceptions import (
-    InvalidIdError,
+    InvalidArgumentError,
     JobsApiError,
     JobsConfigError,
     JobsError,
@@ -96,13 +97,13 @@ def _shape_error(call: Call, conn_id: str, detail: str) -> UnexpectedResponseErr
 def json_body(value: Any, what: str) -> Any:
     """Check that ``value`` is a JSON object that can be sent; return it."""
     if not isinstance(value, dict):
-        raise InvalidIdError(f"Invalid {what}: expected a dict (JSON object), got {type(value).__name__}.")
+        raise InvalidArgumentError(f"Invalid {what}: expected a dict (JSON object), got {type(value).__name__}.")
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise InvalidIdError(f"Invalid {what}: it is not JSON-serializable ({exc}).") from None
+        raise InvalidArgumentError(f"Invalid {what}: it is not JSON-serializable ({exc}).") from None
     except RecursionError:
-        raise InvalidIdError(f"Invalid {what}: it is nested too deeply to be sent as JSON.") from None
+        raise InvalidArgumentError(f"Invalid {what}: it is nested too deeply to be sent as JSON.") from None
     return value
 
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from airflow_provider_jobs._connection import ServiceInfo
-from airflow_provider_jobs._http import Call
+from airflow_provider_jobs._call import Call
+from airflow_provider_jobs._connection import ErrorBody, ServiceInfo, plain_error_body
 from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._validation import (
     normalize_actor_id,
     show_value,
+    validate_count,
+    validate_flag,
     validate_job_id,
+    validate_positive_number,
     validate_wait_seconds,
 )
-from airflow_provider_jobs.exceptions import AuthError, InvalidIdError
+from airflow_provider_jobs.exceptions import AuthError, InvalidArgumentError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
 from airflow_provider_jobs.models.apify import (
     DEFAULT_CONSOLE_URL,
@@ -52,25 +54,11 @@ def _seg(value: str) -> str:
 
 
 def _flag(value: Any, what: str) -> str:
-    if not isinstance(value, bool):
-        raise InvalidIdError(f"Invalid {what}: expected True or False, got {show_value(value)}.")
-    return "true" if value else "false"
+    return "true" if validate_flag(value, what) else "false"
 
 
 def _count(value: Any, what: str, *, minimum: int = 1) -> str:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidIdError(f"Invalid {what}: expected an integer >= {minimum}, got {show_value(value)}.")
-    return str(value)
-
-
-def _positive_usd(value: Any) -> str:
-    try:
-        usd = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
-    except OverflowError:
-        usd = math.inf
-    if not (math.isfinite(usd) and usd > 0):
-        raise InvalidIdError(f"Invalid max_total_charge_usd: expected a positive number, got {show_value(value)}.")
-    return repr(usd)
+    return str(validate_count(value, what, minimum=minimum))
 
 
 def _wait(value: Any) -> float | None:
@@ -87,6 +75,26 @@ def _op(model: type[Any], conn_id: str, call: Call) -> Operation[Any]:
     return model_operation(model, call, conn_id, "data")
 
 
+def _read_error(body: Mapping[str, Any]) -> ErrorBody:
+    """Apify's error body ``{"error": {"type", "message"}}`` (anything else read as a plain body)."""
+    error = body.get("error")
+    return ErrorBody(error.get("type"), error.get("message")) if isinstance(error, dict) else plain_error_body(body)
+
+
+def _created_id(body: Any) -> Any:
+    """A started run or build in ``{"data": {"id": ...}}``."""
+    data = body.get("data") if isinstance(body, dict) else None
+    return data.get("id") if isinstance(data, dict) else None
+
+
+APIFY_SERVICE = ServiceInfo(
+    label="Apify", conn_type="apify", default_base_url=APIFY_DEFAULT_BASE_URL,
+    token_hint="Apify Console > Settings > API & Integrations",
+    long_poll_param=LONG_POLL_PARAM, created_id=_created_id, read_error=_read_error,
+)
+"""The Apify API as the HTTP core sees it: where errors, new ids and the long poll are."""
+
+
 class ApifyHook(JobsHook):
     """Talk to the Apify API v2 through the connection ``apify_conn_id``.
 
@@ -99,12 +107,7 @@ class ApifyHook(JobsHook):
     :param apify_conn_id: the Airflow connection id (type ``apify``)
     """
 
-    service: ClassVar[ServiceInfo] = ServiceInfo(
-        label="Apify",
-        conn_type="apify",
-        default_base_url=APIFY_DEFAULT_BASE_URL,
-        token_hint="Apify Console > Settings > API & Integrations",
-    )
+    service: ClassVar[ServiceInfo] = APIFY_SERVICE
     conn_type: ClassVar[str] = "apify"
     conn_name_attr: ClassVar[str] = "apify_conn_id"
     default_conn_name: ClassVar[str] = "apify_default"
@@ -126,8 +129,7 @@ class ApifyHook(JobsHook):
         wait = _wait(wait_for_finish)
         return _op(ApifyRun, self.conn_id, Call(
             "GET", RUN_PATH.format(run_id=_seg(run_id)), f"Get of Apify run {run_id}", RUN_ID,
-            params={LONG_POLL_PARAM: str(int(wait))} if wait else None, job_id=run_id, long_poll=wait,
-            long_poll_param=LONG_POLL_PARAM,
+            job_id=run_id, long_poll=wait,
         ))
 
     def _abort_run_op(self, run_id: str, gracefully: Any = False) -> Operation[ApifyRun]:
@@ -149,13 +151,11 @@ class ApifyHook(JobsHook):
                 params[param] = _count(opts[key], key)
         charge = opts.get("max_total_charge_usd")
         if charge is not None:
-            params["maxTotalChargeUsd"] = _positive_usd(charge)
-        wait = _wait(opts.get("wait_for_finish"))
-        if wait:
-            params[LONG_POLL_PARAM] = str(int(wait))
+            params["maxTotalChargeUsd"] = repr(validate_positive_number(charge, "max_total_charge_usd"))
         return _op(ApifyRun, self.conn_id, Call(
             "POST", ACTOR_RUNS_PATH.format(actor_id=_seg(actor)), f"Start of a run of Apify actor {actor}",
-            ACTOR_ID, params=params or None, json=body, idempotency=Idempotency.CREATE, long_poll=wait,
+            ACTOR_ID, params=params or None, json=body, idempotency=Idempotency.CREATE,
+            long_poll=_wait(opts.get("wait_for_finish")),
         ))
 
     def _list_runs_op(
@@ -170,7 +170,9 @@ class ApifyHook(JobsHook):
             known = [m.value for m in ApifyJobStatus]
             bad = [s for s in statuses if s not in known]
             if bad or not statuses:
-                raise InvalidIdError(f"Invalid run status filter {show_value(bad or statuses)}: use some of {known}.")
+                raise InvalidArgumentError(
+                    f"Invalid run status filter {show_value(bad or statuses)}: use some of {known}."
+                )
             params["status"] = ",".join(str(s) for s in statuses)
         return _op(ApifyRunList, self.conn_id, Call(
             "GET", ACTOR_RUNS_PATH.format(actor_id=_seg(actor)), f"Listing runs of Apify actor {actor}",
@@ -182,8 +184,7 @@ class ApifyHook(JobsHook):
         wait = _wait(wait_for_finish)
         return _op(ApifyBuild, self.conn_id, Call(
             "GET", BUILD_PATH.format(build_id=_seg(build_id)), f"Get of Apify build {build_id}", BUILD_ID,
-            params={LONG_POLL_PARAM: str(int(wait))} if wait else None, job_id=build_id, long_poll=wait,
-            long_poll_param=LONG_POLL_PARAM,
+            job_id=build_id, long_poll=wait,
         ))
 
     def _abort_build_op(self, build_id: str) -> Operation[ApifyBuild]:
@@ -201,12 +202,9 @@ class ApifyHook(JobsHook):
         for key, param in (("use_cache", "useCache"), ("beta_packages", "betaPackages")):
             if opts.get(key) is not None:
                 params[param] = _flag(opts[key], key)
-        wait = _wait(opts.get("wait_for_finish"))
-        if wait:
-            params[LONG_POLL_PARAM] = str(int(wait))
         return _op(ApifyBuild, self.conn_id, Call(
             "POST", ACTOR_BUILDS_PATH.format(actor_id=_seg(actor)), f"Start of a build of Apify actor {actor}",
-            ACTOR_ID, params=params, idempotency=Idempotency.CREATE, long_poll=wait,
+            ACTOR_ID, params=params, idempotency=Idempotency.CREATE, long_poll=_wait(opts.get("wait_for_finish")),
         ))
 
     def _user_op(self) -> Operation[ApifyUser]:

@@ -13,12 +13,12 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
-from airflow_provider_jobs._connection import ServiceInfo
-from airflow_provider_jobs._http import Call
+from airflow_provider_jobs._call import Call
+from airflow_provider_jobs._connection import ErrorBody, ServiceInfo
 from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._sse import SSEEvent, aiter_sse, iter_sse
 from airflow_provider_jobs._validation import show_value, validate_job_id, validate_reason
-from airflow_provider_jobs.exceptions import InvalidIdError, JobsApiError
+from airflow_provider_jobs.exceptions import InvalidArgumentError, JobsApiError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
 from airflow_provider_jobs.models.template_builds import (
     TemplateBuild,
@@ -44,6 +44,28 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
+def _read_error(body: Mapping[str, Any]) -> ErrorBody:
+    """The flat ``{"error": "<message>", "code", "request_id"}`` body and its nested variant
+    ``{"error": {"message", "code", "request_id"}}``, whose outer keys fill any gaps."""
+    error = body.get("error")
+    nested: Mapping[str, Any] = error if isinstance(error, dict) else {}
+    message = nested.get("message") if nested else error if isinstance(error, str) else body.get("message")
+    return ErrorBody(nested.get("code") or body.get("code") or body.get("type"), message,
+                     nested.get("request_id") or body.get("request_id"))
+
+
+def _created_id(body: Any) -> Any:
+    """A started build in ``{"build_id": ...}``."""
+    return body.get("build_id") if isinstance(body, dict) else None
+
+
+TEMPLATE_BUILDS_SERVICE = ServiceInfo(
+    label="Nullspace template builds", conn_type="template_builds", default_base_url=None,
+    token_hint="an API key such as ns_live_...", created_id=_created_id, read_error=_read_error,
+)
+"""The templates API as the HTTP core sees it (no long poll: builds are polled)."""
+
+
 class _LogCursor:
     """I/O-free state of one log stream: offsets, dedupe, reconnect budget."""
 
@@ -58,7 +80,8 @@ class _LogCursor:
     def accept(self, event: SSEEvent) -> TemplateBuildLogEntry | None:
         """Parse an event; return the entry if it is new."""
         try:
-            entry = TemplateBuildLogEntry.model_validate(json.loads(event.data))
+            # strict=False: a raw control character inside a string (a lax server's) loses nothing
+            entry = TemplateBuildLogEntry.model_validate(json.loads(event.data, strict=False))
         except (ValueError, ValidationError):
             log.warning("Template build %s: skipped a log event that is not a log entry.", self.build_id)
             return None
@@ -111,12 +134,7 @@ class TemplateBuildHook(JobsHook):
     :param template_builds_conn_id: the Airflow connection id (type ``template_builds``)
     """
 
-    service: ClassVar[ServiceInfo] = ServiceInfo(
-        label="Nullspace template builds",
-        conn_type="template_builds",
-        default_base_url=None,
-        token_hint="an API key such as ns_live_...",
-    )
+    service: ClassVar[ServiceInfo] = TEMPLATE_BUILDS_SERVICE
     conn_type: ClassVar[str] = "template_builds"
     conn_name_attr: ClassVar[str] = "template_builds_conn_id"
     default_conn_name: ClassVar[str] = "template_builds_default"
@@ -148,10 +166,14 @@ class TemplateBuildHook(JobsHook):
 
     def _start_op(self, request: Mapping[str, Any] | None, fields: dict[str, Any]) -> Operation[TemplateBuild]:
         if request is not None and not isinstance(request, Mapping):
-            raise InvalidIdError(f"Invalid template build request: expected a dict, got {type(request).__name__}.")
+            raise InvalidArgumentError(
+                f"Invalid template build request: expected a dict, got {type(request).__name__}."
+            )
         body = json_body({**dict(request or {}), **fields}, "template build request")
         if "tags" in body and body["tags"] == []:
-            raise InvalidIdError("Invalid template build request: 'tags' must not be empty (omit it for ['default']).")
+            raise InvalidArgumentError(
+                "Invalid template build request: 'tags' must not be empty (omit it for ['default'])."
+            )
         call = Call("POST", BUILDS_PATH, "Start of a template build", "template", json=body,
                     idempotency=Idempotency.CREATE)
         return model_operation(TemplateBuild, call, self.conn_id, None)
@@ -172,6 +194,7 @@ class TemplateBuildHook(JobsHook):
             "GET", LOGS_PATH.format(build_id=_seg(build_id)), f"Log stream of template build {build_id}",
             BUILD_ID, params={"offset": str(offset), "follow": "true" if follow else "false"},
             job_id=build_id, read_timeout=FOLLOW_READ_TIMEOUT if follow else None, expect_json=False,
+            accept="text/event-stream",
         )
 
     # ------------------------------------------------------------------- sync
@@ -244,7 +267,7 @@ class TemplateBuildHook(JobsHook):
             quiet = False
             try:
                 with core.stream(call) as response:
-                    for event in iter_sse(response.iter_lines()):
+                    for event in iter_sse(response.iter_text()):
                         if (entry := cursor.accept(event)) is not None:
                             yield entry
                             if cursor.done:
@@ -307,7 +330,7 @@ class TemplateBuildHook(JobsHook):
             quiet = False
             try:
                 async with core.astream(call) as response:
-                    async for event in aiter_sse(response.aiter_lines()):
+                    async for event in aiter_sse(response.aiter_text()):
                         if (entry := cursor.accept(event)) is not None:
                             yield entry
                             if cursor.done:
@@ -335,5 +358,5 @@ class TemplateBuildHook(JobsHook):
 
 def _offset(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidIdError(f"Invalid log offset: expected a non-negative integer, got {show_value(value)}.")
+        raise InvalidArgumentError(f"Invalid log offset: expected a non-negative integer, got {show_value(value)}.")
     return value

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_jobs._validation import validate_reason
-from airflow_provider_jobs.exceptions import InvalidIdError, StartOutcomeUnknownError
+from airflow_provider_jobs.exceptions import InvalidArgumentError, StartOutcomeUnknownError
 from airflow_provider_jobs.hooks._base import JobsHook
 from airflow_provider_jobs.lifecycle.abort import CALLBACK_ABORT_DEADLINE, KILL_ABORT_DEADLINE, abort_quietly
 from airflow_provider_jobs.lifecycle.events import EVENT_TERMINAL, EVENT_TIMEOUT, read_event
@@ -200,7 +200,7 @@ def no_retry_when_pointless_or_harmful(execute: F) -> F:
     def wrapper(self: Any, context: Context) -> Any:
         try:
             return execute(self, context)
-        except InvalidIdError as exc:
+        except InvalidArgumentError as exc:
             raise AirflowFailException(f"{exc} The task is not retried: the same input would fail again.") from exc
         except StartOutcomeUnknownError as exc:
             raise AirflowFailException(

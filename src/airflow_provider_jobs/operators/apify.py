@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_jobs.exceptions import InvalidIdError
+from airflow_provider_jobs.exceptions import InvalidArgumentError
 from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.lifecycle import APIFY_BUILD, APIFY_RUN, AbortOptions, ApifyBuildKind, ApifyRunKind
 from airflow_provider_jobs.lifecycle.task import as_bool, as_int
@@ -183,7 +183,7 @@ class ApifyAbortRunOperator(JobAbortOperator):
         """Graceful or immediate."""
         gracefully = as_bool(self.gracefully)
         if not isinstance(gracefully, bool):
-            raise InvalidIdError(f"Invalid gracefully: expected True or False, got {self.gracefully!r}.")
+            raise InvalidArgumentError(f"Invalid gracefully: expected True or False, got {self.gracefully!r}.")
         return AbortOptions(gracefully=gracefully)
 
 

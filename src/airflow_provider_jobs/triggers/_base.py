@@ -21,11 +21,11 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_jobs.exceptions import (
     AuthError,
-    InvalidInputError,
     JobsApiError,
     JobsError,
     JobWaitTimeout,
     NotFoundError,
+    RequestRejectedError,
 )
 from airflow_provider_jobs.lifecycle import (
     CALLBACK_ABORT_DEADLINE,
@@ -39,7 +39,7 @@ from airflow_provider_jobs.lifecycle import (
     make_event,
 )
 
-_FATAL = (NotFoundError, AuthError, InvalidInputError)
+_FATAL = (NotFoundError, AuthError, RequestRejectedError)
 
 
 class JobTrigger(BaseTrigger):

@@ -184,7 +184,7 @@ with dag("rel_secrets") as rel_secrets:
             lambda: ApifyHook(retry_policy=quick).abort_run("Dropped1234567"),       # TransportError
             lambda: templates.cancel_build("tb_nosuchbuild"),                        # 404
             lambda: apify.get_run("../etc"),                                         # InvalidIdError
-            lambda: apify.wait_for_run(out["run"]["id"], timeout=-1),                # InvalidIdError
+            lambda: apify.wait_for_run(out["run"]["id"], timeout=-1),                # InvalidArgumentError
             lambda: ApifyHook("apify_wrong").test_connection(),                      # (False, message)
         ]
         for call in failing:

@@ -5,30 +5,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 from _support import APIFY_TOKEN, FakeClock, Recorder, apify_error, apify_ok
 
-from airflow_provider_jobs._connection import ServiceInfo, build_settings
-from airflow_provider_jobs._http import NO_BODY, Call, HttpCore, user_agent
+from airflow_provider_jobs._call import NO_BODY, Call
+from airflow_provider_jobs._connection import ErrorBody, ServiceInfo, build_settings
+from airflow_provider_jobs._http import HttpCore, aclose_shared_clients
+from airflow_provider_jobs._pools import SHARED_POOLS, AsyncPools, ssl_context, user_agent
 from airflow_provider_jobs._retry import Idempotency, RetryPolicy
 from airflow_provider_jobs.exceptions import (
     AuthError,
     ConflictError,
-    InvalidInputError,
     JobsApiError,
     NotFoundError,
     PaymentRequiredError,
     RateLimitError,
+    RequestRejectedError,
     ServerError,
     StartOutcomeUnknownError,
     TransportError,
     UnexpectedResponseError,
 )
+from airflow_provider_jobs.hooks.apify import APIFY_SERVICE
+from airflow_provider_jobs.hooks.template_builds import TEMPLATE_BUILDS_SERVICE
 
-SERVICE = ServiceInfo("Apify", "apify", "https://api.apify.com", "console")
+SERVICE = APIFY_SERVICE
 GET = Call("GET", "/v2/actor-runs/r1", "Get of Apify run r1", "Apify run id", job_id="r1")
 ABORT = Call("POST", "/v2/actor-runs/r1/abort", "Abort of Apify run r1", "Apify run id", job_id="r1")
 START = Call("POST", "/v2/actors/a~b/runs", "Start of a run of Apify actor a~b", "Apify actor id",
@@ -36,8 +41,8 @@ START = Call("POST", "/v2/actors/a~b/runs", "Start of a run of Apify actor a~b",
 REQ = httpx.Request("GET", "http://127.0.0.1/")
 
 
-def make_core(recorder: Recorder, clock: FakeClock, **policy: Any) -> HttpCore:
-    settings = build_settings("apify_test", SERVICE, host="http://127.0.0.1:9", port=None,
+def make_core(recorder: Recorder, clock: FakeClock, service: ServiceInfo = SERVICE, **policy: Any) -> HttpCore:
+    settings = build_settings("apify_test", service, host="http://127.0.0.1:9", port=None,
                               password=APIFY_TOKEN, extra={})
     return HttpCore(
         settings, policy=RetryPolicy(**{"max_retries": 4, **policy}), transport=recorder.transport(),
@@ -126,6 +131,18 @@ def test_429_after_budget_is_rate_limit_error(recorder: Recorder, fake_clock: Fa
     assert err.value.retry_after == 2.0 and err.value.attempts == 3
 
 
+@pytest.mark.parametrize("value", ["-5", "1e3", "\u0663"])
+def test_an_invalid_retry_after_is_ignored_and_the_backoff_applies(
+    recorder: Recorder, fake_clock: FakeClock, value: str
+) -> None:
+    limited = httpx.Response(429, json={"error": {"type": "rate-limit-exceeded", "message": "x"}},
+                             headers=[(b"Retry-After", value.encode())])  # UTF-8 on the wire, read back as sent
+    assert limited.headers["Retry-After"] == value
+    recorder.responses = [limited, apify_ok({})]
+    make_core(recorder, fake_clock, base_delay=1.0).request(GET)
+    assert fake_clock.sleeps == [0.75]  # the backoff at rng=0.5: not 0 s, 1000 s (over budget) or 3 s
+
+
 def test_elapsed_budget_stops_retries(recorder: Recorder, fake_clock: FakeClock) -> None:
     recorder.default = apify_error(429, "rate-limit-exceeded", "x", **{"Retry-After": "50"})
     with pytest.raises(RateLimitError):
@@ -187,21 +204,20 @@ def _strict_run(body: bytes) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("answer", "named"),
-    [(apify_ok({"id": "RUN1", "status": "RUNNING", "startedAt": "2024-13-45"}, status=201), "RUN1"),
-     (httpx.Response(201, json={"build_id": "tb_1", "status": 7}), "tb_1"),
-     (httpx.Response(201, text="<html>created</html>"), None)],
+    ("service", "answer", "named"),
+    [(APIFY_SERVICE, apify_ok({"id": "RUN1", "status": "RUNNING", "startedAt": "2024-13-45"}, status=201), "RUN1"),
+     (TEMPLATE_BUILDS_SERVICE, httpx.Response(201, json={"build_id": "tb_1", "status": 7}), "tb_1"),
+     (APIFY_SERVICE, httpx.Response(201, text="<html>created</html>"), None),
+     (TEMPLATE_BUILDS_SERVICE, httpx.Response(201, text="<html>created</html>"), None)],
 )
 def test_a_start_answered_2xx_with_an_unreadable_body_is_an_unknown_outcome_naming_the_job(
-    recorder: Recorder, fake_clock: FakeClock, answer: httpx.Response, named: str | None
+    recorder: Recorder, fake_clock: FakeClock, service: ServiceInfo, answer: httpx.Response, named: str | None
 ) -> None:
     """The job exists even though its answer cannot be read: never a plain (retryable) error, and
     the id, when the raw body shows one, is carried so that the job can be found and aborted."""
-    from dataclasses import replace
-
     recorder.responses = [answer, apify_ok({"id": "dup"}, status=201)]
     with pytest.raises(StartOutcomeUnknownError) as err:
-        make_core(recorder, fake_clock).request(replace(START, decode=_strict_run))
+        make_core(recorder, fake_clock, service).request(replace(START, decode=_strict_run))
     assert len(recorder.requests) == 1 and err.value.job_id == named
     if named:
         assert f"names the job {named}" in str(err.value)
@@ -212,7 +228,8 @@ def test_a_start_answered_2xx_with_an_unreadable_body_is_an_unknown_outcome_nami
     ("status", "error_type", "cls"),
     [(400, "concurrent-runs-limit-exceeded", PaymentRequiredError), (400, "actor-memory-limit-exceeded",
      PaymentRequiredError), (402, "not-enough-usage-to-run-paid-actor", PaymentRequiredError),
-     (400, "invalid-token", AuthError), (401, "invalid-token", AuthError), (400, "invalid-input", InvalidInputError)],
+     (400, "invalid-token", AuthError), (401, "invalid-token", AuthError),
+     (400, "invalid-input", RequestRejectedError)],
 )
 def test_error_type_refines_the_class_where_apify_varies_the_status(
     recorder: Recorder, fake_clock: FakeClock, status: int, error_type: str, cls: type
@@ -235,11 +252,13 @@ def test_start_is_retried_when_it_never_arrived(recorder: Recorder, fake_clock: 
 
 @pytest.mark.parametrize(
     ("status", "cls", "hint"),
-    [(400, InvalidInputError, ""), (401, AuthError, "Check the API token in connection 'apify_test'"),
+    [(400, RequestRejectedError, ""), (401, AuthError, "Check the API token in connection 'apify_test'"),
      (402, PaymentRequiredError, ""), (403, AuthError, "may do this"), (404, NotFoundError, "Check the Apify run id"),
-     (405, JobsApiError, ""), (409, ConflictError, ""), (422, InvalidInputError, ""), (501, ServerError, "")],
+     (405, JobsApiError, ""), (409, ConflictError, ""), (422, RequestRejectedError, ""), (501, ServerError, "")],
 )
-def test_status_mapping_is_immediate(recorder: Recorder, fake_clock: FakeClock, status: int, cls: type, hint: str) -> None:
+def test_status_mapping_is_immediate(
+    recorder: Recorder, fake_clock: FakeClock, status: int, cls: type, hint: str
+) -> None:
     recorder.default = apify_error(status, "some-type", "Some message")
     with pytest.raises(cls) as err:
         make_core(recorder, fake_clock).request(GET)
@@ -251,22 +270,27 @@ def test_status_mapping_is_immediate(recorder: Recorder, fake_clock: FakeClock, 
 
 
 @pytest.mark.parametrize(
-    ("body", "etype", "message", "request_id"),
+    ("service", "body", "etype", "message", "request_id"),
     [
-        ({"error": {"type": "record-not-found", "message": "Run was not found"}}, "record-not-found",
+        (APIFY_SERVICE, {"error": {"type": "record-not-found", "message": "Run was not found"}}, "record-not-found",
          "Run was not found", "hdr-1"),
-        ({"error": "template build not found", "code": "template_build_not_found", "request_id": "req_1",
-          "build_id": "tb_1"}, "template_build_not_found", "template build not found", "req_1"),
-        ({"error": {"message": "nope", "code": "not_found", "request_id": "req_2"}}, "not_found", "nope", "req_2"),
-        ({"message": "plain"}, None, "plain", "hdr-1"),
+        (TEMPLATE_BUILDS_SERVICE, {"error": "template build not found", "code": "template_build_not_found",
+                                   "request_id": "req_1", "build_id": "tb_1"},
+         "template_build_not_found", "template build not found", "req_1"),
+        (TEMPLATE_BUILDS_SERVICE, {"error": {"message": "nope", "code": "not_found", "request_id": "req_2"}},
+         "not_found", "nope", "req_2"),
+        (APIFY_SERVICE, {"message": "plain"}, None, "plain", "hdr-1"),
+        (TEMPLATE_BUILDS_SERVICE, {"message": "plain"}, None, "plain", "hdr-1"),
     ],
 )
 def test_error_bodies_of_both_apis(
-    recorder: Recorder, fake_clock: FakeClock, body: dict, etype: str | None, message: str, request_id: str
+    recorder: Recorder, fake_clock: FakeClock, service: ServiceInfo, body: dict, etype: str | None, message: str,
+    request_id: str,
 ) -> None:
+    """Each service describes its error body (:attr:`ServiceInfo.read_error`); the core reads it through that."""
     recorder.default = httpx.Response(404, json=body, headers={"x-request-id": "hdr-1"})
     with pytest.raises(NotFoundError) as err:
-        make_core(recorder, fake_clock).request(GET)
+        make_core(recorder, fake_clock, service).request(GET)
     assert (err.value.error_type, err.value.api_message, err.value.request_id) == (etype, message, request_id)
 
 
@@ -300,6 +324,28 @@ def test_redirects_are_never_followed(recorder: Recorder, fake_clock: FakeClock)
     with pytest.raises(UnexpectedResponseError, match="redirect refused"):
         make_core(recorder, fake_clock).request(GET)
     assert len(recorder.requests) == 1
+
+
+def test_the_core_reads_a_service_as_the_service_describes_itself(recorder: Recorder, fake_clock: FakeClock) -> None:
+    """Error body, created id and long-poll parameter come from the ServiceInfo, whatever the service."""
+    other = ServiceInfo(
+        "Other", "other", None, "a key", long_poll_param="holdFor",
+        created_id=lambda body: body.get("job", {}).get("ref"),
+        read_error=lambda body: ErrorBody(body.get("kind"), body.get("text"), body.get("trace")),
+    )
+    recorder.default = httpx.Response(409, json={"kind": "busy", "text": "try later", "trace": "t-1"})
+    with pytest.raises(ConflictError) as err:
+        make_core(recorder, fake_clock, other).request(GET)
+    assert (err.value.error_type, err.value.api_message, err.value.request_id) == ("busy", "try later", "t-1")
+    recorder.default = httpx.Response(201, json={"job": {"ref": "J-7"}, "status": "strange"})
+    with pytest.raises(StartOutcomeUnknownError) as unknown:
+        make_core(recorder, fake_clock, other).request(replace(START, decode=_strict_run))
+    assert unknown.value.job_id == "J-7"
+    recorder.default = httpx.Response(200, json={})
+    make_core(recorder, fake_clock, other).request(replace(GET, long_poll=30.0))
+    assert dict(recorder.last.url.params) == {"holdFor": "30"}
+    make_core(recorder, fake_clock).request(replace(GET, long_poll=30.0))
+    assert dict(recorder.last.url.params) == {"waitForFinish": "30"}  # Apify's, as ApifyHook declares it
 
 
 def test_long_poll_raises_the_read_timeout(recorder: Recorder, fake_clock: FakeClock) -> None:
@@ -339,23 +385,38 @@ def test_async_twin_retries_the_same_way(recorder: Recorder, fake_clock: FakeClo
 
 
 def test_async_clients_are_shared_per_loop_and_base_url(recorder: Recorder, fake_clock: FakeClock) -> None:
-    from airflow_provider_jobs._http import aclose_shared_clients, shared_async_client
-
     async def scenario() -> tuple[bool, bool]:
-        a = shared_async_client("http://127.0.0.1:1", None)
-        b = shared_async_client("http://127.0.0.1:1", None)
-        c = shared_async_client("http://127.0.0.1:2", None)
+        a = SHARED_POOLS.client("http://127.0.0.1:1", None)
+        b = SHARED_POOLS.client("http://127.0.0.1:1", None)
+        c = SHARED_POOLS.client("http://127.0.0.1:2", None)
         await aclose_shared_clients()
         return a is b, a is c
 
     assert asyncio.run(scenario()) == (True, False)
 
 
+def test_a_core_uses_the_pools_it_is_given(recorder: Recorder, fake_clock: FakeClock) -> None:
+    """Pools are an object: a core given its own keeps its clients and gates there, not in the shared ones."""
+    own = AsyncPools(short_limits=httpx.Limits(max_connections=3))
+    settings = build_settings("c", SERVICE, host="http://127.0.0.1:9", port=None, password="t", extra={})
+    core = HttpCore(settings, async_transport=recorder.async_transport(), pools=own)
+    recorder.default = apify_ok({"id": "r1"})
+
+    async def scenario() -> tuple[int, int, int]:
+        await core.arequest(GET)
+        loop = asyncio.get_running_loop()
+        (client,) = own.clients(loop)
+        _client, gate = own.client(settings.base_url, core._async_transport)
+        kept = len(own.clients(loop)), len(SHARED_POOLS.clients(loop)), gate._value
+        await own.aclose()
+        return kept
+
+    assert asyncio.run(scenario()) == (1, 0, 3)
+
+
 def test_one_tls_context_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Clients reuse the process's TLS context: building one (CA bundle) costs ~25 ms per abort."""
     import ssl
-
-    from airflow_provider_jobs._pools import ssl_context
 
     assert ssl_context() is ssl_context()
 
@@ -372,7 +433,5 @@ def test_one_tls_context_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
         core._async_client()
         core._async_client(held_open=True)
         await aclose_shared_clients()
-
-    from airflow_provider_jobs._http import aclose_shared_clients
 
     asyncio.run(make_async())

@@ -67,12 +67,23 @@ def test_local_mistakes_never_retry() -> None:
 def test_retry_after_seconds_and_dates() -> None:
     now = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
     assert parse_retry_after("7") == 7.0
-    assert parse_retry_after(" 1.5 ") == 1.5
-    assert parse_retry_after("-3") == 0.0
+    assert parse_retry_after(" 12 ") == 12.0
+    assert parse_retry_after("0") == 0.0
     assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now) == 30.0
     assert parse_retry_after(format_datetime(now - timedelta(seconds=30), usegmt=True), now) == 0.0
     for junk in (None, "", "soon", "nan"):
         assert parse_retry_after(junk) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["-5", "-3", "1.5", " 1.5 ", "1e3", "+3", "0x10", "inf", "3 s", "\u0663", "\u0661\u0662", "\uff13", "\u0969",
+     "Wed, 21 Oct 2015 07:28:\u0660\u0660 GMT"],
+)
+def test_retry_after_other_than_ascii_digits_or_an_http_date_is_ignored(value: str) -> None:
+    """A sign, a fraction, an exponent or non-ASCII digits (Arabic-Indic 3, fullwidth 3, Devanagari 3)
+    make no valid Retry-After: it is ignored, so the backoff applies (not 0 s, not 1000 s, not 3 s)."""
+    assert parse_retry_after(value) is None
 
 
 def test_backoff_grows_exponentially_with_jitter_and_cap() -> None:

@@ -8,11 +8,14 @@ from airflow_provider_jobs._validation import (
     MAX_ID_LENGTH,
     MAX_REASON_LENGTH,
     normalize_actor_id,
+    validate_count,
+    validate_flag,
     validate_job_id,
+    validate_positive_number,
     validate_reason,
     validate_wait_seconds,
 )
-from airflow_provider_jobs.exceptions import InvalidIdError
+from airflow_provider_jobs.exceptions import InvalidArgumentError, InvalidIdError
 
 GOOD_IDS = ["HG7ML7M8z78YcAPEB", "tb_8k2m4q7wz1", "a", "x-y_z.1~2", "A" * MAX_ID_LENGTH]
 BAD_IDS = [
@@ -94,17 +97,30 @@ def test_reason_is_trimmed_and_bounded() -> None:
 
 @pytest.mark.parametrize("value", ["bad\x00reason", "bell\x07", 42, ["a"]])
 def test_bad_reasons_are_refused(value: object) -> None:
-    with pytest.raises(InvalidIdError):
+    with pytest.raises(InvalidArgumentError) as err:
         validate_reason(value)
+    assert not isinstance(err.value, InvalidIdError)  # a reason is not an id
 
 
 @pytest.mark.parametrize("value", [-1, float("nan"), "10", True])
 def test_bad_wait_seconds(value: object) -> None:
-    with pytest.raises(InvalidIdError):
+    with pytest.raises(InvalidArgumentError) as err:
         validate_wait_seconds(value, "timeout")
+    assert not isinstance(err.value, InvalidIdError)  # a number of seconds is not an id
 
 
 def test_good_wait_seconds() -> None:
     assert validate_wait_seconds(None, "t") is None
     assert validate_wait_seconds(0, "t") == 0.0
     assert validate_wait_seconds(2.5, "t") == 2.5
+
+
+def test_flags_counts_and_positive_numbers() -> None:
+    assert validate_flag(True, "desc") is True and validate_count(0, "offset", minimum=0) == 0
+    assert validate_positive_number(2, "max_total_charge_usd") == 2.0
+    for check, value in [(validate_flag, "yes"), (validate_flag, 1), (validate_count, True), (validate_count, 0),
+                         (validate_count, "3"), (validate_positive_number, 0), (validate_positive_number, 10**400),
+                         (validate_positive_number, float("nan")), (validate_positive_number, True)]:
+        with pytest.raises(InvalidArgumentError, match="^Invalid x: expected") as err:
+            check(value, "x")  # type: ignore[operator]
+        assert not isinstance(err.value, InvalidIdError)

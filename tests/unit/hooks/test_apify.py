@@ -15,6 +15,7 @@ from _support import APIFY_TOKEN, Recorder, apify_error, apify_ok, conn_json
 
 from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs.exceptions import (
+    InvalidArgumentError,
     InvalidIdError,
     JobWaitTimeout,
     NotFoundError,
@@ -157,23 +158,33 @@ def test_missing_envelope_or_bad_shape(recorder: Recorder) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "args", "kwargs"),
+    ("name", "args", "kwargs", "refused"),
     [
-        ("get_run", ("../x",), {}), ("get_run", ("",), {}), ("get_run", ("r1",), {"wait_for_finish": -1}),
-        ("abort_run", ("a?b",), {}), ("abort_run", ("r1",), {"gracefully": "yes"}),
-        ("start_run", ("a/b/c",), {}), ("start_run", ("a~b", ["not", "a", "dict"]), {}),
-        ("start_run", ("a~b", {"x": object()}), {}), ("start_run", ("a~b",), {"memory_mbytes": 0}),
-        ("start_run", ("a~b",), {"timeout_secs": "300"}), ("start_run", ("a~b",), {"build": "lat est"}),
-        ("start_run", ("a~b",), {"max_total_charge_usd": -2}),
-        ("list_runs", ("a~b",), {"status": "DONE"}), ("list_runs", ("a~b",), {"limit": 0}),
-        ("get_build", ("b#1",), {}), ("abort_build", ("%2e%2e",), {}),
-        ("start_build", ("a~b", "0 .1"), {}), ("start_build", ("a~b", "0.1"), {"use_cache": "true"}),
+        ("get_run", ("../x",), {}, InvalidIdError), ("get_run", ("",), {}, InvalidIdError),
+        ("get_run", ("r1",), {"wait_for_finish": -1}, InvalidArgumentError),
+        ("abort_run", ("a?b",), {}, InvalidIdError), ("abort_run", ("r1",), {"gracefully": "yes"}, InvalidArgumentError),
+        ("start_run", ("a/b/c",), {}, InvalidIdError),
+        ("start_run", ("a~b", ["not", "a", "dict"]), {}, InvalidArgumentError),
+        ("start_run", ("a~b", {"x": object()}), {}, InvalidArgumentError),
+        ("start_run", ("a~b",), {"memory_mbytes": 0}, InvalidArgumentError),
+        ("start_run", ("a~b",), {"timeout_secs": "300"}, InvalidArgumentError),
+        ("start_run", ("a~b",), {"build": "lat est"}, InvalidIdError),
+        ("start_run", ("a~b",), {"max_total_charge_usd": -2}, InvalidArgumentError),
+        ("list_runs", ("a~b",), {"status": "DONE"}, InvalidArgumentError),
+        ("list_runs", ("a~b",), {"limit": 0}, InvalidArgumentError),
+        ("get_build", ("b#1",), {}, InvalidIdError), ("abort_build", ("%2e%2e",), {}, InvalidIdError),
+        ("start_build", ("a~b", "0 .1"), {}, InvalidIdError),
+        ("start_build", ("a~b", "0.1"), {"use_cache": "true"}, InvalidArgumentError),
     ],
 )
 @pytest.mark.parametrize("mode", MODES)
-def test_bad_input_makes_no_request(recorder: Recorder, mode: str, name: str, args: tuple, kwargs: dict) -> None:
-    with pytest.raises(InvalidIdError):
+def test_bad_input_makes_no_request(
+    recorder: Recorder, mode: str, name: str, args: tuple, kwargs: dict, refused: type
+) -> None:
+    """An id is refused with InvalidIdError, any other argument with its base InvalidArgumentError."""
+    with pytest.raises(InvalidArgumentError) as err:
         call(hook(recorder), mode, name, *args, **kwargs)
+    assert type(err.value) is refused
     assert recorder.requests == []
 
 

@@ -17,6 +17,7 @@ from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs._validation import MAX_REASON_LENGTH
 from airflow_provider_jobs.exceptions import (
     AuthError,
+    InvalidArgumentError,
     InvalidIdError,
     JobsApiError,
     JobWaitTimeout,
@@ -59,6 +60,16 @@ def call(h: TemplateBuildHook, mode: str, name: str, *args: Any, **kwargs: Any) 
     if mode == "sync":
         return getattr(h, name)(*args, **kwargs)
     return asyncio.run(getattr(h, "a" + name)(*args, **kwargs))
+
+
+def stream(h: TemplateBuildHook, mode: str, *args: Any, **kwargs: Any) -> list:
+    """All the entries of ``stream_logs`` (sync) or ``astream_logs`` (async)."""
+    if mode == "sync":
+        return list(h.stream_logs(*args, **kwargs))
+
+    async def collect() -> list:
+        return [e async for e in h.astream_logs(*args, **kwargs)]
+    return asyncio.run(collect())
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -149,15 +160,22 @@ def test_documented_error_bodies(recorder: Recorder, name: str, cls: type) -> No
 
 
 @pytest.mark.parametrize(
-    ("name", "args", "kwargs"),
-    [("get_build", ("tb/1",), {}), ("get_build", ("tb_1",), {"offset": -1}), ("cancel_build", ("",), {}),
-     ("cancel_build", ("tb_1",), {"reason": "a\x00b"}), ("cancel_build", ("tb_1",), {"reason": 5}),
-     ("start_build", (["x"],), {}), ("start_build", (), {"tags": []}), ("start_build", (), {"x": {1, 2}})],
+    ("name", "args", "kwargs", "refused"),
+    [("get_build", ("tb/1",), {}, InvalidIdError), ("get_build", ("tb_1",), {"offset": -1}, InvalidArgumentError),
+     ("cancel_build", ("",), {}, InvalidIdError),
+     ("cancel_build", ("tb_1",), {"reason": "a\x00b"}, InvalidArgumentError),
+     ("cancel_build", ("tb_1",), {"reason": 5}, InvalidArgumentError),
+     ("start_build", (["x"],), {}, InvalidArgumentError), ("start_build", (), {"tags": []}, InvalidArgumentError),
+     ("start_build", (), {"x": {1, 2}}, InvalidArgumentError)],
 )
 @pytest.mark.parametrize("mode", MODES)
-def test_bad_input_makes_no_request(recorder: Recorder, mode: str, name: str, args: tuple, kwargs: dict) -> None:
-    with pytest.raises(InvalidIdError):
+def test_bad_input_makes_no_request(
+    recorder: Recorder, mode: str, name: str, args: tuple, kwargs: dict, refused: type
+) -> None:
+    """An id is refused with InvalidIdError, any other argument with its base InvalidArgumentError."""
+    with pytest.raises(InvalidArgumentError) as err:
         call(hook(recorder), mode, name, *args, **kwargs)
+    assert type(err.value) is refused
     assert recorder.requests == []
 
 
@@ -173,16 +191,48 @@ def test_stream_logs_until_terminal_entry(recorder: Recorder, mode: str) -> None
     recorder.default = httpx.Response(200, content=sse(entry(0, "start"), entry(1), entry(2, "end"), entry(3)),
                                       headers={"content-type": "text/event-stream"})
     h = hook(recorder)
-    if mode == "sync":
-        got = list(h.stream_logs("tb_1"))
-    else:
-        async def collect() -> list:
-            return [e async for e in h.astream_logs("tb_1")]
-        got = asyncio.run(collect())
+    got = stream(h, mode, "tb_1")
     assert [e.offset for e in got] == [0, 1, 2] and got[-1].is_terminal
     req = recorder.last
     assert template_endpoint(req)["id"] == "stream_logs"
     assert dict(req.url.params) == {"offset": "0", "follow": "true"}
+
+
+class _Chunked(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body sent in small pieces, as a network would cut it."""
+
+    def __init__(self, body: bytes, size: int) -> None:
+        self.pieces = [body[i:i + size] for i in range(0, len(body), size)]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield from self.pieces
+
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        for piece in self.pieces:
+            yield piece
+
+
+# Every boundary str.splitlines() knows besides CR, LF and CRLF, raw in the JSON of an entry.
+NOT_LINE_ENDS = ["\u2028", "\u2029", "\x85", "\f", "\v", "\x1c", "\x1d", "\x1e"]
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("mode", MODES)
+def test_entries_holding_unicode_line_boundaries_arrive_whole_in_order_with_their_offsets(
+    recorder: Recorder, mode: str, end: str
+) -> None:
+    entries = [entry(i, message=f"a{ch}b") for i, ch in enumerate(NOT_LINE_ENDS)] + [entry(8, "end")]
+    frames = [f"id: {e['offset']}{end}event: log{end}data: {json.dumps(e, ensure_ascii=False)}{end}{end}"
+              for e in entries]
+    for ch in NOT_LINE_ENDS:  # on the wire raw, as a lax server may send them, not as JSON escapes
+        frames = [f.replace(json.dumps(ch)[1:-1], ch) for f in frames]
+    body = "".join(frames).encode()
+    recorder.default = lambda request: httpx.Response(200, stream=_Chunked(body, 5),
+                                                      headers={"content-type": "text/event-stream"})
+    h = hook(recorder)
+    got = stream(h, mode, "tb_1")
+    assert [(e.offset, e.message) for e in got] == [(e["offset"], e["message"]) for e in entries]
+    assert len(recorder.requests) == 1 and recorder.last.headers["accept"] == "text/event-stream"
 
 
 def test_stream_logs_resumes_from_offset_after_close_and_break(recorder: Recorder) -> None:
@@ -248,12 +298,7 @@ def test_a_quiet_build_does_not_use_up_the_reconnects(recorder: Recorder, mode: 
     recorder.responses = [quiet_stream, httpx.Response(200, json=snapshot("building", [], 0))] * 4 + [
         httpx.Response(200, content=sse(entry(0), entry(1, "end")))]
     h = hook(recorder)
-    if mode == "sync":
-        got = list(h.stream_logs("tb_1", max_reconnects=2))
-    else:
-        async def collect() -> list:
-            return [e async for e in h.astream_logs("tb_1", max_reconnects=2)]
-        got = asyncio.run(collect())
+    got = stream(h, mode, "tb_1", max_reconnects=2)
     assert [e.offset for e in got] == [0, 1]
 
 
