@@ -155,6 +155,7 @@ class ApifyState:
     def _place(self, job: JobRecord, status: str | None, timeout: float | None) -> JobRecord:
         """Schedule ``job`` so it is in ``status`` now (just created when ``None``); store it."""
         rt = self.runtime
+        now = rt.now()  # read once: the phases are placed around this instant
         if status in {"SUCCEEDED", "FAILED", "TIMED-OUT", "TIMING-OUT"}:
             job.timeline = job.timeline.model_copy(
                 update={"outcome": "TIMED-OUT" if "TIM" in status else status}
@@ -165,7 +166,7 @@ class ApifyState:
         def schedule(start: float) -> list[Phase]:
             return apify_schedule(job.timeline, start, rt.time_scale, timeout)
 
-        job.created = rt.now() if target == "READY" else backdate(schedule, target, rt.now())
+        job.created = now if target == "READY" else backdate(schedule, target, now)
         job.phases, job.seq = schedule(job.created), next(self._seq)
         (self.runs if job.kind == "run" else self.builds)[job.id] = job
         if status in {"ABORTING", "ABORTED"}:
