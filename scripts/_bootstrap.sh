@@ -19,12 +19,12 @@ stamp_src="$(cat pyproject.toml "$CONSTRAINTS" 2>/dev/null | sha256sum | cut -c1
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.installed" 2>/dev/null)" != "$stamp_src" ]; then
   echo ">> setting up $VENV with $PY ($PYVER)"
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --upgrade "pip>=24"
+  "$VENV/bin/python" -m pip install --quiet --upgrade "pip>=25.1"  # 25.1: --group (PEP 735)
   if [ -f "$CONSTRAINTS" ]; then
-    PIP_CONSTRAINT="$CONSTRAINTS" "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+    PIP_CONSTRAINT="$CONSTRAINTS" "$VENV/bin/python" -m pip install --quiet -e ".[test]" --group dev
   else
     echo ">> no pinned constraints for Python $PYVER; installing the newest compatible versions"
-    "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+    "$VENV/bin/python" -m pip install --quiet -e ".[test]" --group dev
   fi
   echo "$stamp_src" > "$VENV/.installed"
 fi
