@@ -15,13 +15,15 @@ PACKAGE = Path(airflow_provider_jobs.__file__).resolve().parent
 # Top-level import name -> the distribution that must be declared for it.
 DECLARED_FOR = {
     "airflow": "apache-airflow",
+    "asgiref": "asgiref",
     "httpx": "httpx",
     "pydantic": "pydantic",
     "starlette": "starlette",
     "uvicorn": "uvicorn",
 }
-# Imported only where its own host has it: the pytest plugin is loaded by pytest (entry point pytest11).
-HOSTED = {"pytest": {"emulator/pytest_plugin.py"}}
+# Imported only where the host provides it: the pytest plugin is loaded by pytest (entry point
+# pytest11); the Airflow 3.0/3.1 connection form is built only where wtforms is installed.
+HOSTED = {"pytest": {"emulator/pytest_plugin.py"}, "wtforms": {"hooks/_forms.py"}}
 
 
 def _third_party_imports() -> dict[str, set[str]]:
@@ -71,3 +73,16 @@ def test_the_licence_files_ship_with_the_distribution() -> None:
     classifiers = set(meta.get_all("Classifier") or [])
     assert "Framework :: Apache Airflow :: Provider" in classifiers
     assert any(c.startswith("Development Status ::") for c in classifiers)
+
+
+def test_classifier_pythons_and_the_airflow_floor_are_the_ones_ci_installs() -> None:
+    root = Path(__file__).resolve().parents[3]
+    constraints = root / "constraints"
+    meta = metadata(DIST)
+    pythons = {c.rsplit(" ", 1)[-1] for c in meta.get_all("Classifier") or [] if re.fullmatch(r".*Python :: 3\.\d+", c)}
+    assert pythons, "the classifiers name the Python versions"
+    for py in pythons:  # the main suite's or the lowest-Airflow suite's pinned environment
+        assert (constraints / f"constraints-{py}.txt").exists() or (constraints / f"constraints-lowest-{py}.txt").exists()
+    floor = next(re.search(r">=([\d.]+)", r)[1] for r in requires(DIST) or [] if r.startswith("apache-airflow"))
+    for path in constraints.glob("constraints-lowest-*.txt"):
+        assert f"\napache-airflow=={floor}\n" in path.read_text(), f"{path.name} does not pin the floor {floor}"
