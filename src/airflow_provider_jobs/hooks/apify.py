@@ -19,6 +19,7 @@ from airflow_provider_jobs._validation import (
 from airflow_provider_jobs._wait import WaitSpec, await_until_terminal, wait_until_terminal
 from airflow_provider_jobs.exceptions import AuthError, InvalidIdError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
+from airflow_provider_jobs.hooks._forms import with_connection_form
 from airflow_provider_jobs.models.apify import (
     APIFY_STATUSES,
     DEFAULT_CONSOLE_URL,
@@ -89,6 +90,7 @@ def _op(model: type[Any], conn_id: str, call: Call) -> Operation[Any]:
     return model_operation(model, call, conn_id, "data")
 
 
+@with_connection_form
 class ApifyHook(JobsHook):
     """Talk to the Apify API v2 through the connection ``apify_conn_id``.
 

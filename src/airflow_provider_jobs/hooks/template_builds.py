@@ -21,6 +21,7 @@ from airflow_provider_jobs._validation import show_value, validate_job_id, valid
 from airflow_provider_jobs._wait import WaitSpec, await_until_terminal, wait_until_terminal
 from airflow_provider_jobs.exceptions import InvalidIdError, JobsApiError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
+from airflow_provider_jobs.hooks._forms import with_connection_form
 from airflow_provider_jobs.models.template_builds import (
     TEMPLATE_BUILD_STATUSES,
     TemplateBuild,
@@ -103,6 +104,7 @@ class _LogCursor:
         return min(5.0, 0.25 * (2 ** max(0, self.failures - 1)))
 
 
+@with_connection_form
 class TemplateBuildHook(JobsHook):
     """Talk to the Nullspace template-build API through the connection ``template_builds_conn_id``.
 

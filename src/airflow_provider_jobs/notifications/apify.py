@@ -11,7 +11,7 @@ from airflow_provider_jobs.notifications._base import JobAbortNotifier
 from airflow_provider_jobs.operators.apify import as_bool
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow_provider_jobs._compat import Context
 
 
 class ApifyAbortRunNotifier(JobAbortNotifier):

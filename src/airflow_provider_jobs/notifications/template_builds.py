@@ -12,7 +12,7 @@ from airflow_provider_jobs.notifications._base import JobAbortNotifier
 from airflow_provider_jobs.operators._base import default_cancel_reason
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow_provider_jobs._compat import Context
 
 
 class TemplateBuildCancelNotifier(JobAbortNotifier):

@@ -22,15 +22,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import (
+from airflow_provider_jobs._compat import (
     AirflowException,
     AirflowFailException,
+    BaseOperator,
+    Feature,
     TaskDeferralError,
     TaskDeferralTimeout,
     TaskDeferred,
+    supports,
 )
-
 from airflow_provider_jobs._validation import validate_reason
 from airflow_provider_jobs._wait import WaitInterrupted, wait_until_terminal
 from airflow_provider_jobs.exceptions import (
@@ -54,8 +55,7 @@ from airflow_provider_jobs.lifecycle import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
-
+    from airflow_provider_jobs._compat import Context
     from airflow_provider_jobs.triggers._base import JobTrigger
 
 DEFAULT_DEFER_TIMEOUT = timedelta(days=7)
@@ -327,6 +327,8 @@ class JobOperator(JobLifecycleMixin, BaseOperator):
     def _adopt_or_start(self, context: Context) -> Any:
         adapter = self.adapter
         store = context.get("task_state_store")
+        if store is None:
+            supports(Feature.TASK_STATE_STORE)  # Airflow < 3.3: says once that a retry cannot reattach
         previous = _store_get(store, adapter.xcom_key)
         if previous:
             try:

@@ -14,20 +14,20 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import (
+from airflow_provider_jobs._compat import (
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
     AirflowTaskTimeout,
+    BaseSensorOperator,
+    PokeReturnValue,
 )
-
 from airflow_provider_jobs.exceptions import NotFoundError
 from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, Outcome, decide
 from airflow_provider_jobs.operators._base import JobLifecycleMixin, no_retry_when_pointless_or_harmful
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow_provider_jobs._compat import Context
 
 
 class JobSensor(JobLifecycleMixin, BaseSensorOperator):
