@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Run the whole test suite: sets up .venv (pinned constraints) on first use, then pytest.
-# Extra arguments go to pytest. Exit code 5 (no tests collected) is a failure, like any non-zero.
+# Run the whole test suite: sets up .venv (pinned constraints) on first use, then pytest on the newest
+# supported Airflow; then, with no arguments, the unit and dag.test() suites again on the lowest supported
+# Airflow (scripts/test-lowest.sh, its own .venv-lowest). Extra arguments go to pytest and run the main
+# suite only; TEST_LOWEST=0 skips the lowest-Airflow run. Exit code 5 (no tests collected) is a failure,
+# like any non-zero, and the lowest run still happens when the main one failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
 # Two workers by default (CI has 2 cores; the DAG-run tests wait on subprocesses); the live-stack
 # tests share one worker (xdist_group). PYTEST_WORKERS=0 runs everything in this process.
-python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
+main=0
+python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@" || main=$?
+lowest=0
+if [ "$#" -eq 0 ] && [ "${TEST_LOWEST:-1}" != 0 ]; then
+  bash "$ROOT/scripts/test-lowest.sh" || lowest=$?
+  echo ">> main suite (newest Airflow): exit $main; lowest supported Airflow: exit $lowest"
+fi
+[ "$main" -eq 0 ] && [ "$lowest" -eq 0 ] || exit $(( main != 0 ? main : lowest ))

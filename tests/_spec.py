@@ -1,8 +1,12 @@
-"""Validate captured requests against the reference contracts in ../shared/reference/.
+"""Validate captured requests against the API references vendored in ``tests/fixtures/reference/``.
 
 * Apify: the OpenAPI subset, through openapi-core (path, method, query parameter names and
   types, required parameters, body, security).
 * Template builds: ``contract.json`` (method, path template, allowed query keys, body shape).
+
+Where each file comes from (upstream, commit, licence) is in ``tests/fixtures/reference/README.md``.
+A missing reference file fails the test that needs it: a clone of the repository must run its
+whole suite, so nothing here skips.
 """
 
 from __future__ import annotations
@@ -17,14 +21,22 @@ from typing import Any
 import httpx
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
-APIFY_SPEC = SHARED / "apify" / "openapi-subset.yaml"
-TEMPLATE_CONTRACT = SHARED / "template-builds" / "contract.json"
+REFERENCE = Path(__file__).resolve().parent / "fixtures" / "reference"
+APIFY_SPEC = REFERENCE / "apify" / "openapi-subset.yaml"
+TEMPLATE_CONTRACT = REFERENCE / "template-builds" / "contract.json"
 
 
-def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"reference file {path} is not available in this checkout")
+def reference_file(path: Path) -> Path:
+    """Return ``path`` if it exists; otherwise fail the calling test (never skip it).
+
+    :param path: a file under :data:`REFERENCE`.
+    """
+    if not path.is_file():
+        pytest.fail(
+            f"vendored reference file {path} is missing: restore it from git "
+            "(see tests/fixtures/reference/README.md)",
+            pytrace=False,
+        )
     return path
 
 
@@ -33,12 +45,12 @@ def apify_openapi() -> Any:
     import yaml
     from openapi_core import OpenAPI
 
-    return OpenAPI.from_dict(yaml.safe_load(_need(APIFY_SPEC).read_text()))
+    return OpenAPI.from_dict(yaml.safe_load(reference_file(APIFY_SPEC).read_text()))
 
 
 @functools.lru_cache(maxsize=1)
 def template_contract() -> dict[str, Any]:
-    return json.loads(_need(TEMPLATE_CONTRACT).read_text())
+    return json.loads(reference_file(TEMPLATE_CONTRACT).read_text())
 
 
 @dataclass

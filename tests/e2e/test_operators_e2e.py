@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from _seed import KINDS, aborts_of, job_id, seed, status_of
 
+from airflow_provider_jobs._compat import AIRFLOW_VERSION
+
 pytestmark = pytest.mark.e2e
 
 
@@ -39,7 +41,8 @@ def test_bad_end_is_reported_not_aborted(emu: Any, run_dag: Any) -> None:
             assert result.state_of(task_id) == "failed"
             job = job_id(result, task_id, kind)
             assert status_of(emu, kind, job) in ("FAILED", "error") and not aborts_of(emu, kind, job)
-    assert "finished with status FAILED: Error: the crawler crashed" in result.output
+    # whitespace-normalised: Airflow 3.0's dag.test() wraps the exception line
+    assert "finished with status FAILED: Error: the crawler crashed" in " ".join(result.output.split())
 
 
 def test_execution_timeout_aborts(emu: Any, run_dag: Any) -> None:
@@ -116,7 +119,10 @@ def test_retry_adopts_or_aborts_the_previous_tries_job(emu: Any, run_dag: Any, r
     assert result.tasks["apify_run"]["try_number"] == 2
     starts = emu.requests(route="POST /v2/actors/{actorId}/runs")
     runs = emu.runs_of("e2e~slowish")
-    if reattach:
+    if AIRFLOW_VERSION < (3, 3, 0):  # no task_state_store: the retry cannot find the first job (documented)
+        assert "task_state_store is not available" in result.output
+        assert len(starts) == 2 and len(runs) == 2
+    elif reattach:
         assert len(starts) == 1 and len(runs) == 1 and runs[0]["status"] == "SUCCEEDED"
         assert result.xcom("apify_run")["id"] == runs[0]["id"]
     else:

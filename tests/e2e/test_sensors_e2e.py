@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from _seed import KINDS, aborts_of, seed, status_of
 
+from airflow_provider_jobs._compat import AIRFLOW_VERSION
+
 pytestmark = pytest.mark.e2e
 
 
@@ -26,8 +28,10 @@ def emu(jobs_emulator: Any) -> Any:
 
 
 def test_sensor_timeouts_abort_in_every_mode(emu: Any, run_dag: Any) -> None:
-    jobs = {f"{mode}_{kind}": make_job(emu, kind, "forever") for mode in ("poke", "reschedule", "deferred")
-            for kind in KINDS}
+    # Airflow 3.0's dag.test() crashes a rescheduled sensor before it pokes (TypeError: its in-process
+    # supervisor hands the first reschedule date over as a string; fixed in 3.1): not a provider path.
+    modes = ("poke", "reschedule", "deferred") if AIRFLOW_VERSION >= (3, 1, 0) else ("poke", "deferred")
+    jobs = {f"{mode}_{kind}": make_job(emu, kind, "forever") for mode in modes for kind in KINDS}
     jobs["opt_out"] = make_job(emu, "apify_run", "keep")
     result = run_dag("e2e_sensors.py", "e2e_sensor_timeouts", env={"AIRFLOW_VAR_E2E_JOBS": json.dumps(jobs)})
     for task_id, job in jobs.items():

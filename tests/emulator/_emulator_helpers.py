@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 TIME_SCALE = 0.01
-SHARED_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.01) -> None:

@@ -1,7 +1,7 @@
 """Every emulated Apify route's responses, success and error, validated against the OpenAPI subset.
 
-The spec lives outside the repository, at ``../shared/reference/apify/openapi-subset.yaml``
-relative to the repository root; the tests skip (saying so) only if it is missing.
+The spec is vendored in ``tests/fixtures/reference/apify/openapi-subset.yaml`` (provenance in the
+README there); if it is missing the tests fail, they never skip.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from _emulator_helpers import SHARED_REFERENCE
-from _spec import OpenAPIRequest
+from _spec import APIFY_SPEC, OpenAPIRequest, reference_file
 
 from airflow_provider_jobs.emulator import Emulator, Timeline
 
-SPEC_PATH = SHARED_REFERENCE / "apify" / "openapi-subset.yaml"
+SPEC_PATH = APIFY_SPEC
 
 
 @functools.lru_cache(maxsize=1)
@@ -32,8 +31,7 @@ def _spec() -> tuple[Any, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def openapi() -> tuple[Any, dict[str, Any]]:
-    if not SPEC_PATH.exists():
-        pytest.skip(f"the Apify OpenAPI subset is not available at {SPEC_PATH}")
+    reference_file(SPEC_PATH)
     return _spec()
 
 

@@ -6,8 +6,8 @@ from typing import Any
 from unittest.mock import MagicMock
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_jobs._compat import AirflowFailException
 from airflow_provider_jobs.emulator import Emulator, TemplateTimeline, Timeline
 from airflow_provider_jobs.exceptions import InvalidIdError, NotFoundError
 from airflow_provider_jobs.operators.apify import ApifyAbortBuildOperator, ApifyAbortRunOperator

@@ -14,11 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
-from airflow.sdk import BaseHook
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from airflow_provider_jobs._call import Call
-from airflow_provider_jobs._compat import amask_secret, connection_not_found_types, mask_secret
+from airflow_provider_jobs._compat import BaseHook, amask_secret, connection_not_found_types, mask_secret
 from airflow_provider_jobs._connection import ConnectionSettings, ServiceInfo, Timeouts, build_settings
 from airflow_provider_jobs._http import HttpCore
 from airflow_provider_jobs._retry import RetryPolicy

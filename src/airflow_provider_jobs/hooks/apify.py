@@ -20,6 +20,7 @@ from airflow_provider_jobs._validation import (
 )
 from airflow_provider_jobs.exceptions import AuthError, InvalidArgumentError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
+from airflow_provider_jobs.hooks._forms import with_connection_form
 from airflow_provider_jobs.models.apify import (
     DEFAULT_CONSOLE_URL,
     ApifyBuild,
@@ -95,6 +96,7 @@ APIFY_SERVICE = ServiceInfo(
 """The Apify API as the HTTP core sees it: where errors, new ids and the long poll are."""
 
 
+@with_connection_form
 class ApifyHook(JobsHook):
     """Talk to the Apify API v2 through the connection ``apify_conn_id``.
 

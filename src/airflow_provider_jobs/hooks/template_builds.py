@@ -20,6 +20,7 @@ from airflow_provider_jobs._sse import SSEEvent, aiter_sse, iter_sse
 from airflow_provider_jobs._validation import show_value, validate_job_id, validate_reason
 from airflow_provider_jobs.exceptions import InvalidArgumentError, JobsApiError
 from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
+from airflow_provider_jobs.hooks._forms import with_connection_form
 from airflow_provider_jobs.models.template_builds import (
     TemplateBuild,
     TemplateBuildLogEntry,
@@ -125,6 +126,7 @@ class _LogCursor:
         return min(5.0, 0.25 * (2 ** max(0, self.failures - 1)))
 
 
+@with_connection_form
 class TemplateBuildHook(JobsHook):
     """Talk to the Nullspace template-build API through the connection ``template_builds_conn_id``.
 

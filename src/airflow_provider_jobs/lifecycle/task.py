@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from airflow.sdk.exceptions import AirflowFailException
-
+from airflow_provider_jobs._compat import AirflowFailException
 from airflow_provider_jobs._validation import validate_reason
 from airflow_provider_jobs.exceptions import InvalidArgumentError, StartOutcomeUnknownError
 from airflow_provider_jobs.hooks._base import JobsHook
@@ -25,7 +24,7 @@ from airflow_provider_jobs.lifecycle.events import EVENT_TERMINAL, EVENT_TIMEOUT
 from airflow_provider_jobs.lifecycle.kind import PLAIN_ABORT, AbortOptions, JobKind, JobWatch, LogLine, Outcome
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow_provider_jobs._compat import Context
 
 H = TypeVar("H", bound=JobsHook)
 J = TypeVar("J")

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperatorLink
-from airflow.sdk.execution_time.xcom import XCom
+from airflow_provider_jobs._compat import BaseOperatorLink, XCom
 
 if TYPE_CHECKING:
-    from airflow.sdk.types import TaskInstanceKey
+    from airflow_provider_jobs._compat import TaskInstanceKey
 
 
 class _ConsoleLink(BaseOperatorLink):

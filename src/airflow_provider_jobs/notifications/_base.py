@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseNotifier
-
+from airflow_provider_jobs._compat import BaseNotifier
 from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, AbortOptions, JobKind, abort_quietly
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow_provider_jobs._compat import Context
 
 log = logging.getLogger(__name__)
 

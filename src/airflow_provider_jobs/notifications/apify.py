@@ -18,7 +18,7 @@ from airflow_provider_jobs.lifecycle.task import as_bool
 from airflow_provider_jobs.notifications._base import JobAbortNotifier
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow_provider_jobs._compat import Context
 
 APIFY_DEFAULT_CONN_ID = ApifyHook.default_conn_name
 

@@ -11,7 +11,7 @@ from airflow_provider_jobs.lifecycle.task import cancel_options
 from airflow_provider_jobs.notifications._base import JobAbortNotifier
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow_provider_jobs._compat import Context
 
 TEMPLATE_BUILDS_DEFAULT_CONN_ID = TemplateBuildHook.default_conn_name
 

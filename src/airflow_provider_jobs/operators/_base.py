@@ -23,9 +23,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, TaskDeferralError, TaskDeferralTimeout
-
+from airflow_provider_jobs._compat import (
+    AirflowException,
+    BaseOperator,
+    Feature,
+    TaskDeferralError,
+    TaskDeferralTimeout,
+    supports,
+)
 from airflow_provider_jobs.exceptions import JobWaitTimeout, NotFoundError, StartOutcomeUnknownError
 from airflow_provider_jobs.lifecycle import (
     CALLBACK_ABORT_DEADLINE,
@@ -47,8 +52,7 @@ from airflow_provider_jobs.lifecycle.task import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
-
+    from airflow_provider_jobs._compat import Context
     from airflow_provider_jobs.triggers._base import JobTrigger
 
 DEFAULT_DEFER_TIMEOUT = timedelta(days=7)
@@ -193,6 +197,8 @@ class JobOperator(JobTask):
     def _adopt_or_start(self, tracked: TrackedJob[Any, Any], context: Context) -> Any:
         kind = self.kind
         store = context.get("task_state_store")
+        if store is None:
+            supports(Feature.TASK_STATE_STORE)  # Airflow < 3.3: says once that a retry cannot reattach
         previous = store_get(store, kind.xcom_key)
         if previous:
             try:

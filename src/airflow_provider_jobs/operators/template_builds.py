@@ -15,7 +15,7 @@ from airflow_provider_jobs.triggers._base import JobTrigger
 from airflow_provider_jobs.triggers.template_builds import TemplateBuildTrigger
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow_provider_jobs._compat import Context
 
 TEMPLATE_BUILDS_DEFAULT_CONN_ID = TemplateBuildHook.default_conn_name
 

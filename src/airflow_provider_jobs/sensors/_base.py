@@ -14,22 +14,21 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import (
+from airflow_provider_jobs._compat import (
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
     AirflowTaskTimeout,
+    BaseSensorOperator,
+    PokeReturnValue,
 )
-
 from airflow_provider_jobs.exceptions import NotFoundError
 from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, Outcome, TrackedJob
 from airflow_provider_jobs.lifecycle.task import no_retry_when_pointless_or_harmful
 from airflow_provider_jobs.operators._base import DEFER_TIMEOUT_MARGIN, JobTask
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
-
+    from airflow_provider_jobs._compat import Context
     from airflow_provider_jobs.triggers._base import JobTrigger
 
 

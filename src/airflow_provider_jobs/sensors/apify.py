@@ -14,7 +14,7 @@ from airflow_provider_jobs.triggers._base import JobTrigger
 from airflow_provider_jobs.triggers.apify import ApifyBuildTrigger, ApifyRunTrigger
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow_provider_jobs._compat import Context
 
 APIFY_DEFAULT_CONN_ID = ApifyHook.default_conn_name
 

@@ -17,8 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
+from airflow_provider_jobs._compat import BaseTrigger, Feature, TriggerEvent, supports
 from airflow_provider_jobs.exceptions import (
     AuthError,
     JobsApiError,
@@ -115,6 +114,8 @@ class JobTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Yield one event: ``terminal`` (with the job's summary), ``timeout`` or ``error``."""
         kind = self.kind
+        if self.abort_on_kill:
+            supports(Feature.TRIGGER_ON_KILL)  # logs once per triggerer process where on_kill is never called
         hook = kind.hook(self.conn_id)
         watch = kind.watch(hook, self.job_id, self.log.info if self.stream_logs else None)
         timeout = None if self.end_time is None else max(0.0, self.end_time - time.time())

@@ -103,7 +103,7 @@ def fake_context(store: dict[str, Any] | None = None, xcom: dict[str, Any] | Non
     ti.dag_id, ti.task_id, ti.run_id, ti.try_number, ti.map_index = "dag1", "t", "manual__1", 1, -1
     ti.xcom_push.side_effect = lambda key, value: pushed.__setitem__(key, value)
     ti.xcom_pull.side_effect = lambda task_ids=None, key=None, map_indexes=None: pushed.get(key)
-    ctx: dict[str, Any] = {"ti": ti, "run_id": "manual__1", "pushed": pushed}
+    ctx: dict[str, Any] = {"ti": ti, "run_id": "manual__1", "pushed": pushed, "dag": None}  # 3.0's notifier reads it
     if store is not None:
         accessor = MagicMock()
         accessor.get.side_effect = lambda key, default=None: store.get(key, default)

@@ -10,20 +10,20 @@ from typing import Any
 
 import httpx
 import pytest
+from _kinds import KindCase, fake_context, start_response
 from _support import Recorder
-from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import (
+
+from airflow_provider_jobs._compat import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
     AirflowTaskTimeout,
+    PokeReturnValue,
     TaskDeferralError,
     TaskDeferralTimeout,
     TaskDeferred,
 )
-from _kinds import KindCase, fake_context, start_response
-
 from airflow_provider_jobs.exceptions import AuthError, JobFailedError
 from airflow_provider_jobs.lifecycle import (
     EVENT_ERROR,
