@@ -106,6 +106,15 @@ def kill(*pids: int, sig: int = signal.SIGKILL) -> float:
     return sent
 
 
+def _descends_from(pid: int, ancestor: int) -> bool:
+    current: int | None = pid
+    while current and current > 1:
+        if current == ancestor:
+            return True
+        current = parent_of(current)
+    return False
+
+
 @dataclass(frozen=True)
 class TaskProcesses:
     """The processes of one running task attempt.
@@ -281,6 +290,17 @@ class Stack:
                 return TaskProcesses(task=pid, supervisor=supervisor, watchdogs=watchdogs)
             time.sleep(0.2)
         raise AssertionError(f"{dag_id}.{task_id} has no running task process: {ti}\n{self.logs()}")
+
+    def kill_like_node_loss(self, procs: TaskProcesses) -> float:
+        """SIGKILL everything a lost node takes with it: the task runner, its watchdogs, its supervisor,
+        and for a Celery task the whole ``celery worker`` (else the worker reports the lost pool process
+        at once, and Airflow fails the task without waiting for the heartbeat timeout). Restart the
+        worker with ``start_component("celery-worker")``. Return ``time.monotonic()`` just before."""
+        worker = self.procs.get(CELERY_WORKER)
+        killed = kill(procs.task, *procs.watchdogs, procs.supervisor)
+        if worker is not None and _descends_from(procs.supervisor, worker.pid):
+            self.stop_component(CELERY_WORKER, signal.SIGKILL)
+        return killed
 
     def logs(self) -> str:
         out = []

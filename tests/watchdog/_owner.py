@@ -10,6 +10,8 @@ any ``owner_pid``: it is replaced by this process's pid), then commands:
   report ``forked <pid>``;
 * ``quit``: exit normally (after a release: nothing left to own).
 
+With ``WATCHDOG_TEST_NO_PIDFD=1`` the watchdog runs without ``os.pidfd_open`` (its fallback).
+
 It answers ``ready <watchdog pid>`` once the watchdog is started.
 """
 
@@ -26,8 +28,14 @@ from dataclasses import replace
 from airflow_provider_jobs._watchdog.parent import JobWatchdog
 from airflow_provider_jobs._watchdog.protocol import decode_spec
 
+NO_PIDFD = (sys.executable, "-c", "import os; del os.pidfd_open;"
+            " from airflow_provider_jobs._watchdog.child import main; os._exit(main())")
+"""The watchdog as on a system without pidfds (Linux < 5.3, macOS): it polls ``getppid()``."""
+
 
 def main() -> None:
+    if os.environ.get("WATCHDOG_TEST_NO_PIDFD"):
+        JobWatchdog.command = NO_PIDFD
     spec = decode_spec(json.dumps({**json.loads(sys.stdin.readline()), "owner_pid": os.getpid()}).encode())
     stderr_path = os.environ.get("WATCHDOG_TEST_STDERR")
     stderr = open(stderr_path, "ab") if stderr_path else None

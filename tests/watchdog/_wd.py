@@ -73,11 +73,13 @@ class Owner:
         return died
 
 
-def start_owner(spec: WatchdogSpec, stderr_path: Path | None = None) -> Owner:
-    """Start a stand-in task process that starts a watchdog for ``spec``."""
+def start_owner(spec: WatchdogSpec, stderr_path: Path | None = None, *, pidfd: bool = True) -> Owner:
+    """Start a stand-in task process that starts a watchdog for ``spec`` (``pidfd=False``: its fallback)."""
     env = dict(os.environ)
     if stderr_path is not None:
         env["WATCHDOG_TEST_STDERR"] = str(stderr_path)
+    if not pidfd:
+        env["WATCHDOG_TEST_NO_PIDFD"] = "1"
     proc = subprocess.Popen([sys.executable, str(OWNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True, env=env)
     assert proc.stdin is not None

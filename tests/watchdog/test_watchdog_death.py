@@ -88,9 +88,12 @@ def test_an_owner_that_dies_before_the_watchdog_read_its_spec_still_gets_the_job
     assert aborts(emu, spec)[0].monotonic - died < ABORT_WITHIN + 1.0  # + the watchdog's own start
 
 
-def test_a_pipe_leaked_into_a_forked_grandchild_does_not_delay_the_abort(emu: Any, owners: list[Owner]) -> None:
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "getppid-poll"])
+def test_a_pipe_leaked_into_a_forked_grandchild_does_not_delay_the_abort(
+    emu: Any, owners: list[Owner], pidfd: bool
+) -> None:
     spec = start_job(emu, JobKind.APIFY_RUN)
-    owner = start_owner(spec)
+    owner = start_owner(spec, pidfd=pidfd)
     owners.append(owner)
     _armed(emu, owner)
     owner.send("fork")

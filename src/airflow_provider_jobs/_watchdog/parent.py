@@ -49,6 +49,8 @@ class JobWatchdog:
     release it (a forked copy of the task cannot).
     """
 
+    command: ClassVar[tuple[str, ...]] = (sys.executable, "-m", CHILD_MODULE)
+    """How the watchdog process is started (no secret ever goes here: the spec goes over the pipe)."""
     _live: ClassVar[set[JobWatchdog]] = set()
     """Started and not yet released: the pipe's write end must not be closed by garbage collection
     while the task still owns the job (that would abort it)."""
@@ -75,7 +77,7 @@ class JobWatchdog:
             raise ValueError(f"the watchdog spec names owner {spec.owner_pid}, not this process ({os.getpid()})")
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", CHILD_MODULE], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                list(cls.command), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                 stderr=stderr, env=child_environment(os.environ), cwd="/", close_fds=True, start_new_session=True,
                 bufsize=0,
             )
