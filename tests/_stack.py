@@ -106,7 +106,8 @@ def kill(*pids: int, sig: int = signal.SIGKILL) -> float:
     return sent
 
 
-def _descends_from(pid: int, ancestor: int) -> bool:
+def descends_from(pid: int, ancestor: int) -> bool:
+    """Whether ``ancestor`` is ``pid`` or one of its ancestors."""
     current: int | None = pid
     while current and current > 1:
         if current == ancestor:
@@ -298,7 +299,7 @@ class Stack:
         worker with ``start_component("celery-worker")``. Return ``time.monotonic()`` just before."""
         worker = self.procs.get(CELERY_WORKER)
         killed = kill(procs.task, *procs.watchdogs, procs.supervisor)
-        if worker is not None and _descends_from(procs.supervisor, worker.pid):
+        if worker is not None and descends_from(procs.supervisor, worker.pid):
             self.stop_component(CELERY_WORKER, signal.SIGKILL)
         return killed
 

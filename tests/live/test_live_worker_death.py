@@ -21,9 +21,9 @@ from _stack import (
     airflow_stack,
     alive,
     cmdline,
+    descends_from,
     heartbeat_timeout_env,
     kill,
-    parent_of,
 )
 
 from airflow_provider_jobs.emulator import Timeline
@@ -79,10 +79,10 @@ def test_baseline_a_sigkilled_task_process_leaves_its_run_running(
     print(f"\n[{executor}] task runner {procs.task} {cmdline(procs.task)[:80]!r}, supervisor {procs.supervisor} "
           f"{cmdline(procs.supervisor)[:80]!r}")
     if executor == "celery":  # the task runs in the Celery worker's process tree, not the scheduler's
-        assert _descends_from(procs.task, death_stack.procs["celery-worker"].pid)
-        assert not _descends_from(procs.task, scheduler)
+        assert descends_from(procs.task, death_stack.procs["celery-worker"].pid)
+        assert not descends_from(procs.task, scheduler)
     else:
-        assert _descends_from(procs.task, scheduler)
+        assert descends_from(procs.task, scheduler)
     time.sleep(1.0)  # the operator is waiting on the run
     killed = kill(procs.task)
     death_stack.wait_state(dag_id, run_id, "run", {"failed"}, limit=60)
@@ -96,15 +96,6 @@ def test_baseline_a_sigkilled_task_process_leaves_its_run_running(
           f"{time.monotonic() - killed:.1f} s after it, {len(aborts)} aborts")
     assert alive(procs.supervisor), "only the task process was killed"
     assert status == "RUNNING" and aborts == [], "baseline changed: is the watchdog wired in? flip this test"
-
-
-def _descends_from(pid: int, ancestor: int) -> bool:
-    current: int | None = pid
-    while current and current > 1:
-        if current == ancestor:
-            return True
-        current = parent_of(current)
-    return False
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
@@ -141,6 +132,9 @@ def test_with_a_watchdog_a_task_that_succeeds_aborts_nothing_and_leaves_no_proce
     assert not alive(procs.task)
     time.sleep(1.0)
     assert emu.requests(route=ABORT_ROUTE) == []
+    # The watchdog holds none of the task's log sockets, which the supervisor waits on after the exit.
+    stuck = [p.name for p in death_stack.home.rglob("*.log") if "stuck sockets" in p.read_text(errors="replace")]
+    assert stuck == []
 
 
 def _watchdogs_of(stack: Stack, dag_id: str, run_id: str) -> tuple[int, ...]:

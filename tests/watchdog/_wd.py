@@ -91,6 +91,15 @@ def start_owner(spec: WatchdogSpec, stderr_path: Path | None = None, *, pidfd: b
     return Owner(proc, int(ready[1]))
 
 
+def launch(emu: Any, owners: list[Owner], kind: JobKind, options: AbortOptions | None = None,
+           **owner_options: Any) -> tuple[WatchdogSpec, Owner]:
+    """Start a job of ``kind`` and a stand-in task process watching it (killed at the test's end)."""
+    spec = start_job(emu, kind, options)
+    owner = start_owner(spec, **owner_options)
+    owners.append(owner)
+    return spec, owner
+
+
 def wait_until(predicate: Any, limit: float, step: float = 0.01) -> bool:
     """Poll ``predicate`` until it is true or ``limit`` seconds passed."""
     deadline = time.monotonic() + limit

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from _wd import ABORT_ROUTES, KINDS, Owner, aborts, alive, start_job, start_owner, wait_until
+from _wd import ABORT_ROUTES, KINDS, Owner, aborts, alive, launch, wait_until
 
 from airflow_provider_jobs._watchdog.jobs import JobKind
 from airflow_provider_jobs.lifecycle import AbortOptions
@@ -33,9 +32,7 @@ def _armed(emu: Any, owner: Owner) -> None:
 def test_a_task_process_that_dies_owning_its_job_gets_it_aborted_within_2_s(
     emu: Any, owners: list[Owner], kind: JobKind, death: str
 ) -> None:
-    spec = start_job(emu, kind)
-    owner = start_owner(spec)
-    owners.append(owner)
+    spec, owner = launch(emu, owners, kind)
     _armed(emu, owner)
     died = owner.kill_by(death)
     assert wait_until(lambda: aborts(emu, spec), 10), f"no {ABORT_ROUTES[kind]} after the owner died by {death}"
@@ -50,9 +47,7 @@ def test_a_task_process_that_dies_owning_its_job_gets_it_aborted_within_2_s(
 def test_a_released_job_is_never_aborted_and_the_watchdog_exits(
     emu: Any, owners: list[Owner], kind: JobKind
 ) -> None:
-    spec = start_job(emu, kind)
-    owner = start_owner(spec)
-    owners.append(owner)
+    spec, owner = launch(emu, owners, kind)
     _armed(emu, owner)
     owner.send("release")
     assert owner.answer() == "released"
@@ -65,9 +60,8 @@ def test_a_released_job_is_never_aborted_and_the_watchdog_exits(
 def test_a_release_right_after_the_start_ends_the_watchdog_before_it_loads_anything(
     emu: Any, owners: list[Owner]
 ) -> None:
-    spec = start_job(emu, JobKind.APIFY_RUN)
-    owner = start_owner(spec)  # no pause: the release may reach the pipe before the spec is read
-    owners.append(owner)
+    spec, owner = launch(emu, owners, JobKind.APIFY_RUN)
+    # no pause: the release may reach the pipe before the watchdog reads its spec
     owner.send("release")
     assert owner.answer() == "released"
     assert not alive(owner.watchdog_pid)
@@ -80,9 +74,7 @@ def test_a_release_right_after_the_start_ends_the_watchdog_before_it_loads_anyth
 def test_an_owner_that_dies_before_the_watchdog_read_its_spec_still_gets_the_job_aborted(
     emu: Any, owners: list[Owner]
 ) -> None:
-    spec = start_job(emu, JobKind.APIFY_RUN)
-    owner = start_owner(spec)
-    owners.append(owner)
+    spec, owner = launch(emu, owners, JobKind.APIFY_RUN)
     died = owner.kill_by("sigkill")  # at once: the watchdog may still be starting Python
     assert wait_until(lambda: aborts(emu, spec), 10)
     assert aborts(emu, spec)[0].monotonic - died < ABORT_WITHIN + 1.0  # + the watchdog's own start
@@ -92,9 +84,7 @@ def test_an_owner_that_dies_before_the_watchdog_read_its_spec_still_gets_the_job
 def test_a_pipe_leaked_into_a_forked_grandchild_does_not_delay_the_abort(
     emu: Any, owners: list[Owner], pidfd: bool
 ) -> None:
-    spec = start_job(emu, JobKind.APIFY_RUN)
-    owner = start_owner(spec, pidfd=pidfd)
-    owners.append(owner)
+    spec, owner = launch(emu, owners, JobKind.APIFY_RUN, pidfd=pidfd)
     _armed(emu, owner)
     owner.send("fork")
     grandchild = int(owner.answer().split()[1])
@@ -108,10 +98,8 @@ def test_a_pipe_leaked_into_a_forked_grandchild_does_not_delay_the_abort(
 
 
 def test_the_graceful_flag_and_the_cancel_reason_reach_the_service(emu: Any, owners: list[Owner]) -> None:
-    run = start_job(emu, JobKind.APIFY_RUN, AbortOptions(gracefully=True))
-    build = start_job(emu, JobKind.TEMPLATE_BUILD, AbortOptions(reason="task process died"))
-    for spec in (run, build):
-        owners.append(start_owner(spec))
+    run, _ = launch(emu, owners, JobKind.APIFY_RUN, AbortOptions(gracefully=True))
+    build, _ = launch(emu, owners, JobKind.TEMPLATE_BUILD, AbortOptions(reason="task process died"))
     time.sleep(0.5)
     for owner in owners:
         owner.kill_by("sigkill")
@@ -121,11 +109,9 @@ def test_the_graceful_flag_and_the_cancel_reason_reach_the_service(emu: Any, own
     assert emu.get_template_build(build.job_id)["build"].get("cancellation_reason") == "task process died"
 
 
-def test_an_abort_refused_at_first_is_retried(emu: Any, owners: list[Owner], tmp_path: Path) -> None:
-    spec = start_job(emu, JobKind.APIFY_RUN)
+def test_an_abort_refused_at_first_is_retried(emu: Any, owners: list[Owner]) -> None:
     emu.add_fault(route=ABORT_ROUTES[JobKind.APIFY_RUN], status=503, times=2)
-    owner = start_owner(spec)
-    owners.append(owner)
+    spec, owner = launch(emu, owners, JobKind.APIFY_RUN)
     _armed(emu, owner)
     owner.kill_by("sigkill")
     assert wait_until(lambda: any(e.status == 200 for e in aborts(emu, spec)), 10)

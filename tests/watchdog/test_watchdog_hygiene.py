@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _wd import Owner, aborts, alive, start_job, start_owner, wait_until
+from _wd import Owner, aborts, alive, launch, start_job, wait_until
 
 from airflow_provider_jobs._watchdog.jobs import JobKind
 from airflow_provider_jobs._watchdog.parent import CHILD_MODULE, JobWatchdog, child_environment
@@ -62,12 +62,10 @@ def test_the_token_is_in_no_argv_environment_or_log_line(
 ) -> None:
     token = emu.apify_token
     monkeypatch.setenv(SECRET_VAR, "var-secret-value")
-    spec = start_job(emu, JobKind.APIFY_RUN)
     # The service's error message quotes the token: the watchdog's log line must not.
     emu.add_fault(route="POST /v2/actor-runs/{runId}/abort", status=401, message=f"bad token {token}", times=None)
     log_file = tmp_path / "watchdog.log"
-    owner = start_owner(spec, stderr_path=log_file)
-    owners.append(owner)
+    spec, owner = launch(emu, owners, JobKind.APIFY_RUN, stderr_path=log_file)
     time.sleep(0.5)
     pid = owner.watchdog_pid
     cmdline, environ = _proc_text(pid, "cmdline"), _proc_text(pid, "environ")
@@ -118,9 +116,7 @@ def test_1000_start_release_cycles_leave_no_process_and_no_zombie(emu: Any) -> N
 
 def test_a_watchdog_outlives_the_signals_of_its_task_process_group(emu: Any, owners: list[Owner]) -> None:
     """The supervisor signals the task's whole process group (SIGTERM, then SIGKILL 5 s later)."""
-    spec = start_job(emu, JobKind.APIFY_RUN)
-    owner = start_owner(spec)
-    owners.append(owner)
+    spec, owner = launch(emu, owners, JobKind.APIFY_RUN)
     time.sleep(0.5)
     assert os.getsid(owner.watchdog_pid) == owner.watchdog_pid
     assert os.getpgid(owner.watchdog_pid) != os.getpgid(owner.proc.pid)
