@@ -40,9 +40,11 @@ WATCH = 5.0
 """Seconds the run is watched after the task failed: a watchdog would have aborted it within 2."""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def death_stack(jobs_emulator_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One stack with both executors (no triggerer: nothing here defers), a 20 s heartbeat timeout."""
+    """One stack with both executors (no triggerer: nothing here defers), a 20 s heartbeat timeout.
+
+    Session-scoped: xdist may interleave this module's tests with the other live tests on the worker."""
     home = tmp_path_factory.mktemp("death-airflow-home")
     dags = Path(__file__).resolve().parent / "dags_worker_death"
     with airflow_stack(jobs_emulator_server.emulator, home, dags, ("api-server", "scheduler", "dag-processor"),
