@@ -14,5 +14,5 @@ if [ -z "$PY" ]; then
 fi
 PYVER="$(py_version "$PY")"
 VENV="$ROOT/.venv"
-ensure_venv "$VENV" "$PY" "$ROOT/constraints/constraints-$PYVER.txt" -e ".[test]" --group dev
+ensure_venv "$VENV" "$PY" "$ROOT/constraints/constraints-$PYVER.txt" -e ".[test]" --group dev --group live
 export PATH="$VENV/bin:$PATH"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
+from airflow_provider_jobs._call import Call
 from airflow_provider_jobs.hooks.apify import BUILD_ID, RUN_ID, ApifyHook, long_poll_seconds
 from airflow_provider_jobs.lifecycle.kind import AbortOptions, JobKind, LogCursor
 from airflow_provider_jobs.models._base import StatusSets
@@ -74,6 +75,10 @@ class ApifyRunKind(ApifyJobKind[ApifyRun]):
         """Async twin of :meth:`abort`."""
         return await hook.aabort_run(job_id, gracefully=options.gracefully)
 
+    def abort_call(self, hook: ApifyHook, job_id: str, options: AbortOptions) -> Call:
+        """The ``POST /v2/actor-runs/{runId}/abort`` request, not sent."""
+        return hook._abort_run_op(job_id, options.gracefully).call
+
 
 class ApifyBuildKind(ApifyJobKind[ApifyBuild]):
     """Apify actor builds (XCom key ``build_id``)."""
@@ -99,6 +104,10 @@ class ApifyBuildKind(ApifyJobKind[ApifyBuild]):
     async def aabort(self, hook: ApifyHook, job_id: str, options: AbortOptions) -> ApifyBuild:
         """Async twin of :meth:`abort`."""
         return await hook.aabort_build(job_id)
+
+    def abort_call(self, hook: ApifyHook, job_id: str, options: AbortOptions) -> Call:
+        """The ``POST /v2/actor-builds/{buildId}/abort`` request, not sent."""
+        return hook._abort_build_op(job_id).call
 
 
 APIFY_RUN = ApifyRunKind()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from airflow_provider_jobs._call import Call
 from airflow_provider_jobs._validation import validate_job_id, validate_wait_seconds
 from airflow_provider_jobs.exceptions import JobFailedError
 from airflow_provider_jobs.hooks._base import JobsHook
@@ -166,6 +167,11 @@ class JobKind(Generic[H, J]):
 
     async def aabort(self, hook: H, job_id: str, options: AbortOptions) -> J:
         """Async twin of :meth:`abort`."""
+        raise NotImplementedError
+
+    def abort_call(self, hook: H, job_id: str, options: AbortOptions) -> Call:
+        """The request :meth:`abort` sends, validated and encoded by the hook but not sent (the
+        watchdog sends it from another process)."""
         raise NotImplementedError
 
     # ----------------------------------------------------------------- waiting

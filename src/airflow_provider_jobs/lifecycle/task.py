@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from airflow_provider_jobs._compat import AirflowFailException
 from airflow_provider_jobs._validation import validate_reason
+from airflow_provider_jobs._watchdog.parent import JobWatchdog
 from airflow_provider_jobs.exceptions import InvalidArgumentError, StartOutcomeUnknownError
 from airflow_provider_jobs.hooks._base import JobsHook
 from airflow_provider_jobs.lifecycle.abort import CALLBACK_ABORT_DEADLINE, KILL_ABORT_DEADLINE, abort_quietly
 from airflow_provider_jobs.lifecycle.events import EVENT_TERMINAL, EVENT_TIMEOUT, read_event
+from airflow_provider_jobs.lifecycle.guard import guard_job
 from airflow_provider_jobs.lifecycle.kind import PLAIN_ABORT, AbortOptions, JobKind, JobWatch, LogLine, Outcome
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ class TrackedJob(Generic[H, J]):
         """The task was told to stop (SIGTERM, execution_timeout)."""
         self._hook: H | None = None
         self._watch: JobWatch[H, J] | None = None
+        self._watchdog: JobWatchdog | None = None
 
     def __repr__(self) -> str:
         return f"TrackedJob({self.kind.name} {self.job_id or '?'}, conn_id={self.conn_id!r})"
@@ -90,6 +93,26 @@ class TrackedJob(Generic[H, J]):
     def finished(self) -> None:
         """The task is done with the job (it ended, or the task does not wait for it): never abort it."""
         self.done = True
+        self.release()
+
+    def guard(self) -> None:
+        """Start the watchdog that aborts the job if this task process dies without releasing it
+        (SIGKILL, the OOM killer): see :mod:`~airflow_provider_jobs.lifecycle.guard`. Nothing
+        happens without a job, when aborting is off, or once the task is done with the job."""
+        if self.job_id and self.abort_enabled and not self.done and not self.abort_sent and self._watchdog is None:
+            self._watchdog = guard_job(self.hook, self.kind, self.job_id, self.options, self.log)
+
+    def release(self) -> None:
+        """The task no longer owns the job (it ended, the trigger has it, it was aborted): the
+        watchdog, if any, exits without a request. Idempotent."""
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.release()
+
+    @property
+    def guarded(self) -> bool:
+        """Whether a watchdog guards the job now."""
+        return self._watchdog is not None and self._watchdog.active
 
     def remember(self, context: Context, job: J) -> None:
         """Push the job id to XCom at once (and the console URL under the links' keys)."""
@@ -132,9 +155,10 @@ class TrackedJob(Generic[H, J]):
         except BaseException:  # e.g. execution_timeout interrupting the retries: on_kill tries again
             self.abort_sent = False
             raise
-        if job is None:  # not delivered (logged): a later path (on_kill, resume) may try again
+        if job is None:  # not delivered (logged): a later path (on_kill, resume, the watchdog) may try again
             self.abort_sent = False
             return
+        self.release()  # the abort went through: nothing for the watchdog to do
         if wait_for_end and self.options.gracefully and kind.outcome(job) is Outcome.RUNNING:
             try:
                 job = self.watch().wait_end(wait_for_end)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from airflow_provider_jobs._call import Call
 from airflow_provider_jobs.hooks.template_builds import BUILD_ID, TemplateBuildHook
 from airflow_provider_jobs.hooks.template_builds import _LogCursor as BuildLogCursor
 from airflow_provider_jobs.lifecycle.kind import AbortOptions, JobKind, LogCursor
@@ -89,6 +90,10 @@ class TemplateBuildKind(JobKind[TemplateBuildHook, Snapshot]):
     async def aabort(self, hook: TemplateBuildHook, job_id: str, options: AbortOptions) -> Snapshot:
         """Async twin of :meth:`abort`."""
         return await hook.acancel_build(job_id, reason=options.reason)
+
+    def abort_call(self, hook: TemplateBuildHook, job_id: str, options: AbortOptions) -> Call:
+        """The ``POST /v1/templates/builds/{build_id}/cancel`` request with the reason, not sent."""
+        return hook._cancel_op(job_id, options.reason).call
 
 
 TEMPLATE_BUILD = TemplateBuildKind()

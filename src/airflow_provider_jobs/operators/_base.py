@@ -42,6 +42,7 @@ from airflow_provider_jobs.lifecycle import (
     WaitInterrupted,
     abort_quietly,
 )
+from airflow_provider_jobs.lifecycle.callback import AbortOnFailure, with_abort_on_failure
 from airflow_provider_jobs.lifecycle.kind import LogLine
 from airflow_provider_jobs.lifecycle.task import (
     GRACEFUL_WAIT,
@@ -111,6 +112,11 @@ class JobOperator(JobTask):
     :param reattach: on a retry, adopt the previous try's job if it is still running (Airflow >= 3.3,
         through ``task_state_store``) instead of starting a duplicate; with ``False`` that job is
         aborted first
+    :param abort_on_process_death: abort/cancel the job when the task dies without warning: a
+        watchdog process aborts it within milliseconds when the task process is SIGKILLed (the OOM
+        killer, ``kill -9``), and the operator's own ``on_failure_callback`` (added after the DAG
+        author's) aborts it when the whole worker is lost (run by the DAG processor after the
+        heartbeat timeout). Off with ``False``; ``abort_on_kill=False`` turns it off too
     """
 
     trigger_class: ClassVar[type[JobTrigger]]
@@ -126,6 +132,7 @@ class JobOperator(JobTask):
         wait_timeout: timedelta | float | None = None,
         poll_interval: float | None = None,
         reattach: bool = True,
+        abort_on_process_death: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -135,6 +142,10 @@ class JobOperator(JobTask):
         self.wait_timeout = wait_timeout
         self.poll_interval = poll_interval
         self.reattach = reattach
+        self.abort_on_process_death = abort_on_process_death
+        if abort_on_process_death and abort_on_kill and wait_for_termination:
+            self.on_failure_callback = with_abort_on_failure(
+                self.on_failure_callback, AbortOnFailure(self.kind, self))
 
     def start_job(self, hook: Any, context: Context) -> Any:
         """Start the job and return it (as the start answered)."""
@@ -157,6 +168,8 @@ class JobOperator(JobTask):
         if not self.wait_for_termination:
             tracked.finished()  # nothing to abort: the task is done with the job
             return self.kind.summary(tracked.hook, job)
+        if self.abort_on_process_death:
+            tracked.guard()  # a watchdog aborts the job if this process dies before releasing it
         if self.kind.outcome(job) is Outcome.RUNNING:
             if self.deferrable:
                 with self._aborting_on_failure(tracked):
@@ -251,6 +264,7 @@ class JobOperator(JobTask):
     def _defer(self, tracked: TrackedJob[Any, Any], trigger: JobTrigger) -> None:
         limit = self._defer_limit()
         self.log.info("%s %s: deferring for up to %.0f s.", self.kind.name, tracked.job_id, limit)
+        tracked.release()  # the trigger owns the job from here
         self.defer(trigger=trigger, method_name="execute_complete",
                    timeout=timedelta(seconds=max(1.0, limit + self.defer_timeout_margin)))
 
