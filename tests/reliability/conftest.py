@@ -1,6 +1,6 @@
 """Set-up of the reliability and security suite (tests/reliability).
 
-* ``tests/``, ``tests/e2e`` and ``tests/unit/lifecycle`` go on ``sys.path`` so the shared helpers
+* ``tests/`` and ``tests/e2e`` go on ``sys.path`` so the shared helpers
   (``_support``, ``_seed``, ``_kinds``) and this folder's own modules import by name.
 * ``RELIABILITY_FULL=1`` switches the slow variants on (Retry-After HTTP dates in the future,
   1 s Retry-After on every kill path, every SIGTERM scenario); the default stays fast.
@@ -28,7 +28,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
-for _path in (HERE, TESTS / "e2e", TESTS / "unit" / "lifecycle", TESTS):
+for _path in (HERE, TESTS / "e2e", TESTS):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
