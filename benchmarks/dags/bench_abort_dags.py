@@ -1,4 +1,4 @@
-"""DAGs for the end-to-end abort-latency cross-check (run with ``dag.test()`` by ``_dag_runner.py``).
+"""DAGs for the end-to-end abort-latency cross-check (run with ``dag.test()`` by ``tests/_dagrun.py``).
 
 ``bench_sigterm``: one task waiting on a run that never ends; the benchmark sends SIGTERM to the
 ``dag.test()`` process. ``bench_exec_timeout``: three tasks with a 1 s ``execution_timeout``; each

@@ -8,17 +8,15 @@
   recorded figures (``record_property``) to a JSON file (under xdist, the controller writes it):
   ``report.py`` builds RELIABILITY.md from it.
 * ``rel_run_dag`` runs DAGs with ``dag.test()`` in a subprocess against the session emulator
-  (like ``tests/e2e``'s ``run_dag``, with several DAGs per process and rendered fields in the report).
+  (``tests/_dagrun.py``, like ``tests/e2e``'s ``run_dag``, with several DAGs per process).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ for _path in (HERE, TESTS / "e2e", TESTS):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from _dagrun import run_dags  # noqa: E402
 from _rel import FAST, FULL  # noqa: E402
 
 _RESULTS: list[dict[str, Any]] = []
@@ -123,38 +122,9 @@ def rel_run_dag(rel_airflow_home: dict[str, str], jobs_emulator: Any) -> Callabl
     def run(dag_file: str | Path, *dag_ids: str, env: dict[str, str] | None = None,
             kill_when: Callable[[], bool] | None = None, timeout: float = 180) -> ProcessResult:
         full_env = {**rel_airflow_home, **jobs_emulator.connection_env(), **(env or {})}
-        proc = subprocess.Popen(
-            [sys.executable, str(HERE / "_runner.py"), str(dag_file), *dag_ids],
-            env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        started = time.monotonic()
-        events: dict[str, float] = {}
-        if kill_when is not None:
-            while proc.poll() is None and not kill_when() and time.monotonic() - started < timeout:
-                time.sleep(0.02)
-            if proc.poll() is None:
-                events["sigterm"] = time.monotonic()
-                proc.send_signal(signal.SIGTERM)
-        try:
-            output, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-            raise AssertionError(f"{dag_ids} did not finish in {timeout} s:\n{output[-4000:]}") from None
-        result = ProcessResult(output, proc.returncode, events=events)
-        segment: list[str] = []
-        for line in output.splitlines():
-            if line.startswith("REL-BEGIN "):
-                segment = []
-            elif line.startswith("REL-REPORT "):
-                data = json.loads(line[len("REL-REPORT "):])
-                result.dags[data["dag_id"]] = DagRun(data["dag_id"], data["state"], data["tasks"],
-                                                     "\n".join(segment), data["seconds"])
-            else:
-                segment.append(line)
-        missing = [d for d in dag_ids if d not in result.dags]
-        if missing:
-            raise AssertionError(f"no report for {missing} (exit {proc.returncode}):\n{output[-6000:]}")
-        return result
+        done = run_dags(dag_file, dag_ids, env=full_env, kill_when=kill_when, timeout=timeout, poll=0.02)
+        dags = {d: DagRun(d, r.report["state"], r.report["tasks"], r.output, r.report["seconds"])
+                for d, r in done.reports.items()}
+        return ProcessResult(done.output, done.returncode, dags, done.events)
 
     return run
