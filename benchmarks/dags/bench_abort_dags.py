@@ -31,7 +31,7 @@ class AlarmNotingRunOperator(ApifyRunActorOperator):
         def noted(signum: int, frame: Any) -> None:
             with open(os.environ["BENCH_MARKS"], "a") as marks:
                 marks.write(json.dumps({"task_id": self.task_id, "alarm": time.monotonic(),
-                                        "run_id": self._job_id}) + "\n")
+                                        "run_id": self._job and self._job.job_id}) + "\n")
             if callable(previous):
                 previous(signum, frame)
 
