@@ -10,7 +10,7 @@ abort benchmark (``benchmarks/bench_abort.py``). Both halves live here:
   "tasks": {task_id: {"state", "try_number", "xcom": {...}, "rendered": {...}}}}``, read from the
   metadata DB;
 * the caller: :func:`run_dags` starts that process (optionally SIGTERMs it when ``kill_when()``),
-  waits for it and returns its output and the reports (:func:`read_reports`).
+  waits for it and returns its output and each DAG's run (:func:`read_reports`).
 
 Imported as ``_dagrun`` (tests/ is on sys.path under pytest; the benchmarks add it). No Airflow import
 at module level: the callers' processes need not load Airflow.
@@ -37,36 +37,49 @@ REPORT = "DAGRUN-REPORT "
 
 # ------------------------------------------------------------------------ the caller's side
 @dataclass
-class DagReport:
-    """One DAG's report, and what the process printed while that DAG ran."""
+class DagRun:
+    """One DAG's run, from its report: state, tasks (state, try number, XComs, rendered fields), output."""
 
-    report: dict[str, Any]
+    dag_id: str
+    state: str
+    tasks: dict[str, dict[str, Any]]
     output: str
+    """What the process printed while this DAG ran."""
+    seconds: float
+
+    def state_of(self, task_id: str) -> str:
+        """The final state of ``task_id``."""
+        return str(self.tasks[task_id]["state"])
+
+    def xcom(self, task_id: str, key: str = "return_value") -> Any:
+        """The XCom ``key`` that ``task_id`` pushed (``None`` if none)."""
+        return self.tasks.get(task_id, {}).get("xcom", {}).get(key)
 
 
 @dataclass
 class Finished:
-    """What one runner process did: its whole output, exit code, each DAG's report, and when it was killed."""
+    """What one runner process did: its whole output, exit code, each DAG's run, and when it was killed."""
 
     output: str
     returncode: int
-    reports: dict[str, DagReport] = field(default_factory=dict)
+    dags: dict[str, DagRun] = field(default_factory=dict)
     events: dict[str, float] = field(default_factory=dict)
 
 
-def read_reports(output: str) -> dict[str, DagReport]:
-    """The reports in a runner's output, by DAG id, each with the lines printed since its ``BEGIN`` line."""
-    reports: dict[str, DagReport] = {}
+def read_reports(output: str) -> dict[str, DagRun]:
+    """The DAG runs reported in a runner's output, by DAG id, each with the lines printed since its ``BEGIN``."""
+    runs: dict[str, DagRun] = {}
     segment: list[str] = []
     for line in output.splitlines():
         if line.startswith(BEGIN):
             segment = []
         elif line.startswith(REPORT):
             data = json.loads(line[len(REPORT):])
-            reports[data["dag_id"]] = DagReport(data, "\n".join(segment))
+            runs[data["dag_id"]] = DagRun(data["dag_id"], data["state"], data["tasks"], "\n".join(segment),
+                                          data["seconds"])
         else:
             segment.append(line)
-    return reports
+    return runs
 
 
 def run_dags(dag_file: str | Path, dag_ids: Sequence[str], *, env: Mapping[str, str],
@@ -99,7 +112,7 @@ def run_dags(dag_file: str | Path, dag_ids: Sequence[str], *, env: Mapping[str, 
         output, _ = proc.communicate()
         raise AssertionError(f"DAGs {list(dag_ids)} did not finish in {timeout} s:\n{output[-4000:]}") from None
     done = Finished(output, proc.returncode, read_reports(output), events)
-    missing = [d for d in dag_ids if d not in done.reports]
+    missing = [d for d in dag_ids if d not in done.dags]
     if missing:
         raise AssertionError(f"no report for DAGs {missing} (exit {proc.returncode}):\n{output[-6000:]}")
     return done

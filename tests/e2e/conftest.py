@@ -16,28 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _dagrun import run_dags
+from _dagrun import DagRun, run_dags
 
 HERE = Path(__file__).resolve().parent
 DAGS = HERE / "dags"
 
 
 @dataclass
-class DagResult:
-    """What a DAG run did, read from the metadata DB after ``dag.test()``."""
+class DagResult(DagRun):
+    """A DAG run of its own process: ``output`` is the process's whole output."""
 
-    state: str
-    tasks: dict[str, dict[str, Any]]
-    output: str
-    returncode: int
-    seconds: float
+    returncode: int = 0
     events: dict[str, float] = field(default_factory=dict)
-
-    def state_of(self, task_id: str) -> str:
-        return self.tasks[task_id]["state"]
-
-    def xcom(self, task_id: str, key: str = "return_value") -> Any:
-        return self.tasks.get(task_id, {}).get("xcom", {}).get(key)
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +64,7 @@ def run_dag(airflow_home: dict[str, str], jobs_emulator: Any) -> Callable[..., D
         full_env = {**airflow_home, **jobs_emulator.connection_env(), **(env or {}),
                     "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir)}
         done = run_dags(dags_dir / dag_file, [dag_id], env=full_env, kill_when=kill_when, timeout=timeout)
-        report = done.reports[dag_id].report
-        return DagResult(report["state"], report["tasks"], done.output, done.returncode, report["seconds"],
-                         done.events)
+        run = done.dags[dag_id]
+        return DagResult(dag_id, run.state, run.tasks, done.output, run.seconds, done.returncode, done.events)
 
     return run

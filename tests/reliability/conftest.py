@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ for _path in (HERE, TESTS / "e2e", TESTS):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from _dagrun import run_dags  # noqa: E402
+from _dagrun import Finished, run_dags  # noqa: E402
 from _rel import FAST, FULL  # noqa: E402
 
 _RESULTS: list[dict[str, Any]] = []
@@ -68,33 +67,6 @@ def fast_policy() -> Any:
 
 
 # ------------------------------------------------------------------------ dag.test() runs
-@dataclass
-class DagRun:
-    """One DAG's result, from the runner's report."""
-
-    dag_id: str
-    state: str
-    tasks: dict[str, dict[str, Any]]
-    output: str
-    seconds: float
-
-    def state_of(self, task_id: str) -> str:
-        return str(self.tasks[task_id]["state"])
-
-    def xcom(self, task_id: str, key: str = "return_value") -> Any:
-        return self.tasks.get(task_id, {}).get("xcom", {}).get(key)
-
-
-@dataclass
-class ProcessResult:
-    """What one runner process did: its full output and each DAG's report."""
-
-    output: str
-    returncode: int
-    dags: dict[str, DagRun] = field(default_factory=dict)
-    events: dict[str, float] = field(default_factory=dict)
-
-
 @pytest.fixture(scope="session")
 def rel_airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A temporary AIRFLOW_HOME with a migrated SQLite DB for this folder's DAG runs."""
@@ -116,15 +88,12 @@ def rel_airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
 
 
 @pytest.fixture
-def rel_run_dag(rel_airflow_home: dict[str, str], jobs_emulator: Any) -> Callable[..., ProcessResult]:
+def rel_run_dag(rel_airflow_home: dict[str, str], jobs_emulator: Any) -> Callable[..., Finished]:
     """Run DAGs of one file with ``dag.test()`` in one subprocess; optionally SIGTERM it when ``kill_when()``."""
 
     def run(dag_file: str | Path, *dag_ids: str, env: dict[str, str] | None = None,
-            kill_when: Callable[[], bool] | None = None, timeout: float = 180) -> ProcessResult:
+            kill_when: Callable[[], bool] | None = None, timeout: float = 180) -> Finished:
         full_env = {**rel_airflow_home, **jobs_emulator.connection_env(), **(env or {})}
-        done = run_dags(dag_file, dag_ids, env=full_env, kill_when=kill_when, timeout=timeout, poll=0.02)
-        dags = {d: DagRun(d, r.report["state"], r.report["tasks"], r.output, r.report["seconds"])
-                for d, r in done.reports.items()}
-        return ProcessResult(done.output, done.returncode, dags, done.events)
+        return run_dags(dag_file, dag_ids, env=full_env, kill_when=kill_when, timeout=timeout, poll=0.02)
 
     return run
