@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests"))  # the DAG runner the tests use
 from _common import (  # noqa: E402
     BENCH_DIR,
     PYTHON,
@@ -56,6 +57,7 @@ from _common import (  # noqa: E402
     summary,
     write_result,
 )
+from _dagrun import REPORT, RUNNER  # noqa: E402
 
 ABORT_ROUTE = "POST /v2/actor-runs/{runId}/abort"
 ACTOR = "bench~forever"
@@ -271,7 +273,7 @@ def _dag_env(emu: EmulatorProcess, home: str, marks: str) -> dict[str, str]:
 
 def _dag_proc(env: dict[str, str], dag_id: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [PYTHON, str(BENCH_DIR / "_dag_runner.py"), str(BENCH_DIR / "dags" / "bench_abort_dags.py"), dag_id],
+        [PYTHON, str(RUNNER), str(BENCH_DIR / "dags" / "bench_abort_dags.py"), dag_id],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=die_with_parent(),
     )
 
@@ -308,7 +310,7 @@ def part2(emu: EmulatorProcess) -> dict[str, Any]:
     for _ in range(E2E_TIMEOUT_DAGS):
         proc = _dag_proc(env, "bench_exec_timeout")
         out, _ = proc.communicate(timeout=180)
-        if "BENCH-DAG " not in out:
+        if REPORT not in out:
             raise RuntimeError("the e2e execution_timeout DAG failed:\n" + out[-3000:])
     timeout_events = []
     if os.path.exists(marks):

@@ -403,22 +403,22 @@ CHANGES = """## Changes made to meet the import-cost goal
 
 1. **`models/_base.py`: `defer_build=True`** on `ApiModel` (inherited by every response model):
    pydantic builds a model's validator on its first validation instead of at import.
+   The hooks' response envelopes (`hooks/_base.py`) are deferred the same way.
 2. **`models/__init__.py`: names loaded on first use (PEP 562).** `models._base` (the status sets,
-   which `_wait` and `lifecycle` import) no longer pulls in every pydantic response model through
-   the package `__init__`; `from airflow_provider_jobs.models import ApifyRun` works as before.
-3. **`_adapters.py`: adapters built on first use.** `APIFY_RUN`, `APIFY_BUILD`, `TEMPLATE_BUILD`
-   are built (with the hooks and models imported) the first time they are read, thread-safely;
-   `AdapterRef("APIFY_RUN")`, a descriptor, is what operator/sensor/trigger/notifier classes now
-   hold as `adapter`, so `Op.adapter` and `op.adapter` are the same adapter objects as before.
-   `APIFY_DEFAULT_CONN_ID` / `TEMPLATE_BUILDS_DEFAULT_CONN_ID` replace `Hook.default_conn_name`
-   in signatures (checked equal to the hooks' values when the adapters are built).
-4. **`operators/`, `sensors/`, `notifications/`, `triggers/` (`apify.py`, `template_builds.py`):** use
-   `AdapterRef` and the conn-id constants; hook types only under `TYPE_CHECKING`;
-   `TemplateBuildSnapshot` imported where it is used.
+   which `lifecycle/kind.py` and `lifecycle/wait.py` import) does not pull in every pydantic
+   response model through the package `__init__`; `from airflow_provider_jobs.models import
+   ApifyRun` works as before.
+3. **`lifecycle/`: the job kinds are plain module objects.** `APIFY_RUN`, `APIFY_BUILD`
+   (`lifecycle/apify.py`) and `TEMPLATE_BUILD` (`lifecycle/template_builds.py`), instances of typed
+   `JobKind` subclasses (`lifecycle/kind.py`), are built at import, with no request and no validation;
+   operator, sensor, trigger and notifier classes hold one as the class attribute `kind`.
+   `APIFY_DEFAULT_CONN_ID` / `TEMPLATE_BUILDS_DEFAULT_CONN_ID` (the hooks' `default_conn_name`) are
+   the conn-id defaults in signatures.
 
-Effect: importing the provider's operator/sensor/notifier/trigger modules no longer loads the
-hooks, `_sse`, or any pydantic response model (they load when a task, trigger or callback first
-talks to the service). Measured above (section 6), before -> after: {before_b} -> {after_b} with
+Effect: importing the provider's operator/sensor/notifier/trigger modules loads the lifecycle, the
+hooks, the HTTP core and the model classes, but builds no pydantic validator (that happens when a
+task, trigger or callback first reads an answer).
+Measured above (section 6), before -> after: {before_b} -> {after_b} with
 bytecode, {before_n} -> {after_n} without. Behaviour is unchanged: unit, integration and e2e tests,
 ruff and mypy pass.
 """

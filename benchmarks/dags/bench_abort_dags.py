@@ -1,4 +1,4 @@
-"""DAGs for the end-to-end abort-latency cross-check (run with ``dag.test()`` by ``_dag_runner.py``).
+"""DAGs for the end-to-end abort-latency cross-check (run with ``dag.test()`` by ``tests/_dagrun.py``).
 
 ``bench_sigterm``: one task waiting on a run that never ends; the benchmark sends SIGTERM to the
 ``dag.test()`` process. ``bench_exec_timeout``: three tasks with a 1 s ``execution_timeout``; each
@@ -31,7 +31,7 @@ class AlarmNotingRunOperator(ApifyRunActorOperator):
         def noted(signum: int, frame: Any) -> None:
             with open(os.environ["BENCH_MARKS"], "a") as marks:
                 marks.write(json.dumps({"task_id": self.task_id, "alarm": time.monotonic(),
-                                        "run_id": self._job_id}) + "\n")
+                                        "run_id": self._job and self._job.job_id}) + "\n")
             if callable(previous):
                 previous(signum, frame)
 

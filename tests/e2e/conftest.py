@@ -1,45 +1,33 @@
 """End-to-end set-up: a migrated SQLite metadata DB and a helper that runs a DAG in a subprocess.
 
-Each DAG runs with ``dag.test()`` in its own Python process (``_runner.py``), against the
+Each DAG runs with ``dag.test()`` in its own Python process (``tests/_dagrun.py``), against the
 session's emulator, so that SIGTERM and SIGALRM (``execution_timeout``) hit a real task runner.
 The emulator's journal is the witness of what the tasks did.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _dagrun import DagRun, run_dags
 
 HERE = Path(__file__).resolve().parent
 DAGS = HERE / "dags"
 
 
 @dataclass
-class DagResult:
-    """What a DAG run did, read from the metadata DB after ``dag.test()``."""
+class DagResult(DagRun):
+    """A DAG run of its own process: ``output`` is the process's whole output."""
 
-    state: str
-    tasks: dict[str, dict[str, Any]]
-    output: str
-    returncode: int
-    seconds: float
+    returncode: int = 0
     events: dict[str, float] = field(default_factory=dict)
-
-    def state_of(self, task_id: str) -> str:
-        return self.tasks[task_id]["state"]
-
-    def xcom(self, task_id: str, key: str = "return_value") -> Any:
-        return self.tasks.get(task_id, {}).get("xcom", {}).get(key)
 
 
 @pytest.fixture(scope="session")
@@ -75,30 +63,8 @@ def run_dag(airflow_home: dict[str, str], jobs_emulator: Any) -> Callable[..., D
     ) -> DagResult:
         full_env = {**airflow_home, **jobs_emulator.connection_env(), **(env or {}),
                     "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir)}
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, str(HERE / "_runner.py"), str(dags_dir / dag_file), dag_id],
-            env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        events: dict[str, float] = {}
-        if kill_when is not None:
-            while proc.poll() is None and not kill_when():
-                if time.monotonic() - started > timeout:
-                    break
-                time.sleep(0.05)
-            if proc.poll() is None:
-                events["sigterm"] = time.monotonic()
-                proc.send_signal(signal.SIGTERM)
-        try:
-            output, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-            raise AssertionError(f"DAG {dag_id} did not finish in {timeout} s:\n{output[-4000:]}") from None
-        lines = [ln for ln in output.splitlines() if ln.startswith("E2E-REPORT ")]
-        if not lines:
-            raise AssertionError(f"DAG {dag_id} gave no report (exit {proc.returncode}):\n{output[-6000:]}")
-        report = json.loads(lines[-1][len("E2E-REPORT "):])
-        return DagResult(report["state"], report["tasks"], output, proc.returncode, report["seconds"], events)
+        done = run_dags(dags_dir / dag_file, [dag_id], env=full_env, kill_when=kill_when, timeout=timeout)
+        run = done.dags[dag_id]
+        return DagResult(dag_id, run.state, run.tasks, done.output, run.seconds, done.returncode, done.events)
 
     return run

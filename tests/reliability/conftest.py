@@ -1,6 +1,6 @@
 """Set-up of the reliability and security suite (tests/reliability).
 
-* ``tests/``, ``tests/e2e`` and ``tests/unit/lifecycle`` go on ``sys.path`` so the shared helpers
+* ``tests/`` and ``tests/e2e`` go on ``sys.path`` so the shared helpers
   (``_support``, ``_seed``, ``_kinds``) and this folder's own modules import by name.
 * ``RELIABILITY_FULL=1`` switches the slow variants on (Retry-After HTTP dates in the future,
   1 s Retry-After on every kill path, every SIGTERM scenario); the default stays fast.
@@ -8,19 +8,16 @@
   recorded figures (``record_property``) to a JSON file (under xdist, the controller writes it):
   ``report.py`` builds RELIABILITY.md from it.
 * ``rel_run_dag`` runs DAGs with ``dag.test()`` in a subprocess against the session emulator
-  (like ``tests/e2e``'s ``run_dag``, with several DAGs per process and rendered fields in the report).
+  (``tests/_dagrun.py``, like ``tests/e2e``'s ``run_dag``, with several DAGs per process).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +25,11 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
-for _path in (HERE, TESTS / "e2e", TESTS / "unit" / "lifecycle", TESTS):
+for _path in (HERE, TESTS / "e2e", TESTS):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from _dagrun import Finished, run_dags  # noqa: E402
 from _rel import FAST, FULL  # noqa: E402
 
 _RESULTS: list[dict[str, Any]] = []
@@ -69,33 +67,6 @@ def fast_policy() -> Any:
 
 
 # ------------------------------------------------------------------------ dag.test() runs
-@dataclass
-class DagRun:
-    """One DAG's result, from the runner's report."""
-
-    dag_id: str
-    state: str
-    tasks: dict[str, dict[str, Any]]
-    output: str
-    seconds: float
-
-    def state_of(self, task_id: str) -> str:
-        return str(self.tasks[task_id]["state"])
-
-    def xcom(self, task_id: str, key: str = "return_value") -> Any:
-        return self.tasks.get(task_id, {}).get("xcom", {}).get(key)
-
-
-@dataclass
-class ProcessResult:
-    """What one runner process did: its full output and each DAG's report."""
-
-    output: str
-    returncode: int
-    dags: dict[str, DagRun] = field(default_factory=dict)
-    events: dict[str, float] = field(default_factory=dict)
-
-
 @pytest.fixture(scope="session")
 def rel_airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A temporary AIRFLOW_HOME with a migrated SQLite DB for this folder's DAG runs."""
@@ -117,44 +88,12 @@ def rel_airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
 
 
 @pytest.fixture
-def rel_run_dag(rel_airflow_home: dict[str, str], jobs_emulator: Any) -> Callable[..., ProcessResult]:
+def rel_run_dag(rel_airflow_home: dict[str, str], jobs_emulator: Any) -> Callable[..., Finished]:
     """Run DAGs of one file with ``dag.test()`` in one subprocess; optionally SIGTERM it when ``kill_when()``."""
 
     def run(dag_file: str | Path, *dag_ids: str, env: dict[str, str] | None = None,
-            kill_when: Callable[[], bool] | None = None, timeout: float = 180) -> ProcessResult:
+            kill_when: Callable[[], bool] | None = None, timeout: float = 180) -> Finished:
         full_env = {**rel_airflow_home, **jobs_emulator.connection_env(), **(env or {})}
-        proc = subprocess.Popen(
-            [sys.executable, str(HERE / "_runner.py"), str(dag_file), *dag_ids],
-            env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        started = time.monotonic()
-        events: dict[str, float] = {}
-        if kill_when is not None:
-            while proc.poll() is None and not kill_when() and time.monotonic() - started < timeout:
-                time.sleep(0.02)
-            if proc.poll() is None:
-                events["sigterm"] = time.monotonic()
-                proc.send_signal(signal.SIGTERM)
-        try:
-            output, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-            raise AssertionError(f"{dag_ids} did not finish in {timeout} s:\n{output[-4000:]}") from None
-        result = ProcessResult(output, proc.returncode, events=events)
-        segment: list[str] = []
-        for line in output.splitlines():
-            if line.startswith("REL-BEGIN "):
-                segment = []
-            elif line.startswith("REL-REPORT "):
-                data = json.loads(line[len("REL-REPORT "):])
-                result.dags[data["dag_id"]] = DagRun(data["dag_id"], data["state"], data["tasks"],
-                                                     "\n".join(segment), data["seconds"])
-            else:
-                segment.append(line)
-        missing = [d for d in dag_ids if d not in result.dags]
-        if missing:
-            raise AssertionError(f"no report for {missing} (exit {proc.returncode}):\n{output[-6000:]}")
-        return result
+        return run_dags(dag_file, dag_ids, env=full_env, kill_when=kill_when, timeout=timeout, poll=0.02)
 
     return run

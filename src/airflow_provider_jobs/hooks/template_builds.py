@@ -67,8 +67,17 @@ TEMPLATE_BUILDS_SERVICE = ServiceInfo(
 """The templates API as the HTTP core sees it (no long poll: builds are polled)."""
 
 
-class _LogCursor:
-    """I/O-free state of one log stream: offsets, dedupe, reconnect budget."""
+class LogCursor:
+    """I/O-free state of one template build's log: offsets, dedupe, reconnect budget.
+
+    :meth:`TemplateBuildHook.stream_logs` and its async twin feed it the stream's events and
+    status snapshots; the template-build job kind (``lifecycle.template_builds``) feeds it the
+    snapshots of a wait or a cancel. Either way an entry is handed out once, in offset order.
+
+    :param build_id: the template build whose log this is (for messages)
+    :param offset: the first entry wanted
+    :param max_reconnects: closed streams in a row without a new entry before giving up
+    """
 
     def __init__(self, build_id: str, offset: int, max_reconnects: int) -> None:
         self.build_id = build_id
@@ -261,7 +270,7 @@ class TemplateBuildHook(JobsHook):
         :param max_reconnects: reconnects in a row without a new entry before giving up
         """
         build_id = validate_job_id(build_id, BUILD_ID)
-        cursor = _LogCursor(build_id, _offset(0 if offset is None else offset), max_reconnects)
+        cursor = LogCursor(build_id, _offset(0 if offset is None else offset), max_reconnects)
         core = self.get_conn()
         while True:
             call = self._logs_call(build_id, cursor.next_offset, follow)
@@ -324,7 +333,7 @@ class TemplateBuildHook(JobsHook):
     ) -> AsyncIterator[TemplateBuildLogEntry]:
         """Async twin of :meth:`stream_logs`."""
         build_id = validate_job_id(build_id, BUILD_ID)
-        cursor = _LogCursor(build_id, _offset(0 if offset is None else offset), max_reconnects)
+        cursor = LogCursor(build_id, _offset(0 if offset is None else offset), max_reconnects)
         core = await self.aget_conn()
         while True:
             call = self._logs_call(build_id, cursor.next_offset, follow)

@@ -1,8 +1,8 @@
 """The template-build job kind (Nullspace templates API): the "cancel" verb, polled status, log entries.
 
 A get or cancel answers with the build and its log entries from an offset; the kind's log cursor
-is the hook's own (``hooks.template_builds._LogCursor``), so a wait, a
-cancel and a log stream count offsets the same way and no entry is shown twice.
+is the hook's own (``hooks.template_builds.LogCursor``), so a wait, a cancel and a log stream
+count offsets the same way and no entry is shown twice.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from airflow_provider_jobs._call import Call
 from airflow_provider_jobs.hooks.template_builds import BUILD_ID, TemplateBuildHook
-from airflow_provider_jobs.hooks.template_builds import _LogCursor as BuildLogCursor
+from airflow_provider_jobs.hooks.template_builds import LogCursor as BuildLogCursor
 from airflow_provider_jobs.lifecycle.kind import AbortOptions, JobKind, LogCursor
 from airflow_provider_jobs.models._base import StatusSets
 from airflow_provider_jobs.models.template_builds import TEMPLATE_BUILD_STATUSES, TemplateBuildSnapshot

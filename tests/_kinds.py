@@ -1,7 +1,12 @@
-"""The three job kinds, with MockTransport bodies for each state (used through the ``job_kind`` fixture)."""
+"""The three job kinds, with MockTransport bodies for each state, and helpers to read what a test's tasks sent.
+
+Imported as ``_kinds`` (tests/ is on sys.path under pytest); the unit tests get each kind in turn
+through the ``job_kind`` fixture (tests/unit/conftest.py).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +15,7 @@ from typing import Any
 from unittest.mock import MagicMock
 
 import httpx
+from _support import Recorder
 
 from airflow_provider_jobs.lifecycle import APIFY_BUILD, APIFY_RUN, TEMPLATE_BUILD, JobKind
 from airflow_provider_jobs.notifications.apify import ApifyAbortBuildNotifier, ApifyAbortRunNotifier
@@ -22,7 +28,7 @@ from airflow_provider_jobs.triggers._base import JobTrigger
 from airflow_provider_jobs.triggers.apify import ApifyBuildTrigger, ApifyRunTrigger
 from airflow_provider_jobs.triggers.template_builds import TemplateBuildTrigger
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "apify"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "apify"
 RUN = json.loads((FIXTURES / "run_aborted.json").read_text())["data"]
 BUILD = json.loads((FIXTURES / "build_succeeded.json").read_text())["data"]
 TB = {"build_id": "tb_1", "template_id": "tmpl_1", "name": "etl", "tags": ["default"], "status": "building"}
@@ -110,3 +116,25 @@ def fake_context(store: dict[str, Any] | None = None, xcom: dict[str, Any] | Non
         accessor.set.side_effect = lambda key, value, **_: store.__setitem__(key, value)
         ctx["task_state_store"] = accessor
     return ctx
+
+
+def paths(rec: Recorder) -> list[str]:
+    """``METHOD /path`` of every request the recorder saw, in order."""
+    return [f"{r.method} {r.url.path}" for r in rec.requests]
+
+
+def aborts(rec: Recorder, kind: KindCase) -> list[httpx.Request]:
+    """The abort/cancel requests the recorder saw for the kind's job."""
+    return [r for r in rec.requests if r.method == "POST" and r.url.path == kind.abort_path]
+
+
+def run_trigger(trigger: Any) -> dict[str, Any]:
+    """Run a trigger until its first event; return the event's payload."""
+
+    async def first() -> dict[str, Any]:
+        gen = trigger.run()
+        ev = await gen.__anext__()
+        await gen.aclose()
+        return ev.payload
+
+    return asyncio.run(first())
