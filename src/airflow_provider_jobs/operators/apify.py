@@ -40,7 +40,7 @@ class ApifyRunActorOperator(JobOperator):
     :param gracefully: abort gracefully (the actor gets ``aborting``/``persistState`` and ~30 s)
     :param apify_conn_id: the Apify connection id
     :param wait_for_termination: wait for the run to end (otherwise return right after the start)
-    :param deferrable: wait in the triggerer instead of a worker slot
+    :param deferrable: wait in the triggerer instead of a worker slot (default: ``[operators] default_deferrable``)
     :param abort_on_kill: abort the run when the task is killed, times out or fails while waiting
     :param wait_timeout: give up waiting (and abort) after this long
     :param reattach: on retry, adopt the previous try's still-running run (Airflow >= 3.3)
