@@ -17,6 +17,7 @@ import pytest
 from airflow_provider_jobs._compat import AirflowException
 from airflow_provider_jobs.emulator import Emulator, TemplateTimeline
 from airflow_provider_jobs.operators.template_builds import TemplateBuildCancelOperator, TemplateBuildOperator
+from airflow_provider_jobs.triggers.template_builds import TemplateBuildTrigger
 
 
 def context() -> dict[str, Any]:
@@ -86,3 +87,15 @@ def test_a_build_without_stream_logs_logs_no_entries_on_cancel(emu: Emulator, ca
     with pytest.raises(AirflowException, match="gave up waiting"):
         op.execute(context())
     assert logged_offsets(capsys.readouterr().out) == []
+
+
+async def test_the_trigger_logs_the_entries_of_its_cancel_at_the_deadline_once(emu: Emulator, capsys: Any) -> None:
+    build_id = emu.create_template_build("cancel-now")
+    first_entries_logged(emu, build_id)
+    trigger = TemplateBuildTrigger(job_id=build_id, conn_id="template_builds_default", end_time=time.time() + 0.3,
+                                   poll_interval=0.05, reason="deadline", stream_logs=True)
+    events = [event.payload async for event in trigger.run()]
+    assert events[-1]["outcome"] == "timeout" and events[-1]["aborted"] is True
+    out = capsys.readouterr().out
+    assert logged_offsets(out) == [0, 1, 2]  # the wait printed 0 and 1; the cancel's replay adds only 2
+    assert "#2 WARN [cleanup] template build cancelled: deadline" in out
