@@ -21,9 +21,8 @@ from airflow_provider_jobs.triggers.template_builds import TemplateBuildTrigger
 
 
 def context() -> dict[str, Any]:
-    ti = MagicMock()
-    ti.dag_id, ti.task_id, ti.run_id, ti.try_number = "etl", "build", "manual__1", 1
-    return {"ti": ti, "run_id": "manual__1"}
+    """A task's context: the default cancel reason names the task instance's DAG, task, run and try."""
+    return {"ti": MagicMock(dag_id="etl", task_id="build", run_id="manual__1", try_number=1), "run_id": "manual__1"}
 
 
 @pytest.fixture

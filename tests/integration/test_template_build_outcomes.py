@@ -14,9 +14,8 @@ from airflow_provider_jobs.sensors.template_builds import TemplateBuildSensor
 
 
 def context() -> dict[str, Any]:
-    ti = MagicMock()
-    ti.dag_id, ti.task_id, ti.run_id, ti.try_number = "etl", "build", "manual__1", 1
-    return {"ti": ti, "run_id": "manual__1"}
+    """A task's context: a recording task instance is all these tasks use."""
+    return {"ti": MagicMock(dag_id="etl", task_id="build", run_id="manual__1", try_number=1)}
 
 
 @pytest.fixture
