@@ -25,7 +25,9 @@ KILL_ABORT_DEADLINE = 4.0
 CALLBACK_ABORT_DEADLINE = 30.0
 """Seconds a notifier, a trigger or a resumed task may spend aborting."""
 
-Logger: TypeAlias = "logging.Logger | logging.LoggerAdapter[Any] | Any"  # a string: 3.10 cannot subscript it
+Logger: TypeAlias = "logging.Logger | logging.LoggerAdapter[Any] | Any"
+"""Where abort outcomes are logged: a stdlib logger or Airflow's ``self.log`` (a string: ``LoggerAdapter[...]``
+is not subscriptable before Python 3.11)."""
 
 
 def quick_hook(kind: JobKind[H, J], conn_id: str, deadline: float, base: H | None = None) -> H:

@@ -265,6 +265,16 @@ def as_int(value: Any) -> Any:
     return value
 
 
+def as_float(value: Any) -> Any:
+    """Turn a rendered template such as ``"1.5"`` back into ``1.5``; leave anything else as is."""
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
 def as_bool(value: Any) -> Any:
     """Turn a rendered ``"True"``/``"false"`` back into a bool; leave anything else as is."""
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
@@ -297,6 +307,7 @@ __all__ = [
     "GRACEFUL_WAIT",
     "TrackedJob",
     "as_bool",
+    "as_float",
     "as_int",
     "cancel_options",
     "default_cancel_reason",

@@ -58,8 +58,10 @@ class TemplateBuildKind(JobKind[TemplateBuildHook, Snapshot]):
         return job.build.status
 
     def detail(self, job: Snapshot) -> str | None:
-        """The build's error (with the suggested action) or cancellation reason."""
-        return job.build.failure_text
+        """The build's error (with the service's suggested action) or cancellation reason."""
+        text, failure = job.build.failure_text, job.build.error_detail
+        action = (failure.suggested_action or "").strip().rstrip(".") if failure else ""
+        return f"{text}; suggested action: {action}" if text and action else text or action or None
 
     def summary(self, hook: TemplateBuildHook, job: Snapshot) -> dict[str, Any]:
         """The build summary (no log entries)."""

@@ -132,6 +132,7 @@ class TemplateBuild(ApiModel):
             "duration_ms": self.duration_ms,
             "cancel_requested_at": _iso(self.cancel_requested_at),
             "cancel_pending": self.cancel_pending,
+            "cancel_requested_by": self.cancel_requested_by,
             "cancellation_reason": self.cancellation_reason,
             "error": self.failure_text if str(self.status) == TemplateBuildStatus.ERROR else None,
             "artifact_ids": list(self.artifact_ids),

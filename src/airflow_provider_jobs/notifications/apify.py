@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.lifecycle import (
@@ -33,6 +33,7 @@ class ApifyAbortRunNotifier(JobAbortNotifier):
     :param apify_conn_id: the Apify connection id
     :param task_id: read the run id from this task's XCom
     :param deadline: seconds the abort may take, retries included
+    :param context: the context Airflow passes to an awaited notifier (triggerer callbacks)
     """
 
     kind: ClassVar[ApifyRunKind] = APIFY_RUN
@@ -40,8 +41,8 @@ class ApifyAbortRunNotifier(JobAbortNotifier):
 
     def __init__(self, run_id: str | None = None, *, gracefully: bool = False,
                  apify_conn_id: str = APIFY_DEFAULT_CONN_ID, task_id: str | None = None,
-                 deadline: float = CALLBACK_ABORT_DEADLINE) -> None:
-        super().__init__(task_id=task_id, deadline=deadline)
+                 deadline: float = CALLBACK_ABORT_DEADLINE, context: Mapping[str, Any] | None = None) -> None:
+        super().__init__(task_id=task_id, deadline=deadline, context=context)
         self.run_id = run_id
         self.gracefully = gracefully
         self.apify_conn_id = apify_conn_id
@@ -69,14 +70,16 @@ class ApifyAbortBuildNotifier(JobAbortNotifier):
     :param apify_conn_id: the Apify connection id
     :param task_id: read the build id from this task's XCom
     :param deadline: seconds the abort may take, retries included
+    :param context: the context Airflow passes to an awaited notifier (triggerer callbacks)
     """
 
     kind: ClassVar[ApifyBuildKind] = APIFY_BUILD
     template_fields: Sequence[str] = ("build_id", "task_id")
 
     def __init__(self, build_id: str | None = None, *, apify_conn_id: str = APIFY_DEFAULT_CONN_ID,
-                 task_id: str | None = None, deadline: float = CALLBACK_ABORT_DEADLINE) -> None:
-        super().__init__(task_id=task_id, deadline=deadline)
+                 task_id: str | None = None, deadline: float = CALLBACK_ABORT_DEADLINE,
+                 context: Mapping[str, Any] | None = None) -> None:
+        super().__init__(task_id=task_id, deadline=deadline, context=context)
         self.build_id = build_id
         self.apify_conn_id = apify_conn_id
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_jobs.hooks.template_builds import TemplateBuildHook
 from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, TEMPLATE_BUILD, AbortOptions, TemplateBuildKind
@@ -26,6 +26,7 @@ class TemplateBuildCancelNotifier(JobAbortNotifier):
     :param template_builds_conn_id: the template-builds connection id
     :param task_id: read the build id from this task's XCom
     :param deadline: seconds the cancel may take, retries included
+    :param context: the context Airflow passes to an awaited notifier (triggerer callbacks)
     """
 
     kind: ClassVar[TemplateBuildKind] = TEMPLATE_BUILD
@@ -33,8 +34,8 @@ class TemplateBuildCancelNotifier(JobAbortNotifier):
 
     def __init__(self, build_id: str | None = None, *, reason: str | None = None,
                  template_builds_conn_id: str = TEMPLATE_BUILDS_DEFAULT_CONN_ID, task_id: str | None = None,
-                 deadline: float = CALLBACK_ABORT_DEADLINE) -> None:
-        super().__init__(task_id=task_id, deadline=deadline)
+                 deadline: float = CALLBACK_ABORT_DEADLINE, context: Mapping[str, Any] | None = None) -> None:
+        super().__init__(task_id=task_id, deadline=deadline, context=context)
         self.build_id = build_id
         self.reason = reason
         self.template_builds_conn_id = template_builds_conn_id

@@ -29,6 +29,7 @@ from airflow_provider_jobs._compat import (
     Feature,
     TaskDeferralError,
     TaskDeferralTimeout,
+    conf,
     supports,
 )
 from airflow_provider_jobs.exceptions import JobWaitTimeout, NotFoundError, StartOutcomeUnknownError
@@ -63,6 +64,11 @@ DEFER_TIMEOUT_MARGIN = 120.0
 which aborts the job itself, normally fires first."""
 NOT_FOUND_GRACE = 10.0
 """Seconds a job this task has just started may answer 404 (API replicas lag after a start)."""
+
+
+def default_deferrable() -> bool:
+    """The deployment's ``[operators] default_deferrable`` (read when a task is built, not at import)."""
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 class JobTask(BaseOperator):
@@ -102,7 +108,8 @@ class JobOperator(JobTask):
     """Start a remote job, push its id to XCom at once, wait (blocking or deferred), return a summary.
 
     :param wait_for_termination: wait for the job to end (otherwise return right after the start)
-    :param deferrable: wait in the triggerer instead of holding a worker slot
+    :param deferrable: wait in the triggerer instead of holding a worker slot (default:
+        ``[operators] default_deferrable``, which is off unless the deployment sets it)
     :param abort_on_kill: abort/cancel the job when the task is killed, times out or fails while
         waiting
     :param wait_timeout: give up waiting after this long (and abort); default: no limit beyond
@@ -127,7 +134,7 @@ class JobOperator(JobTask):
         self,
         *,
         wait_for_termination: bool = True,
-        deferrable: bool = False,
+        deferrable: bool | None = None,
         abort_on_kill: bool = True,
         wait_timeout: timedelta | float | None = None,
         poll_interval: float | None = None,
@@ -137,7 +144,7 @@ class JobOperator(JobTask):
     ) -> None:
         super().__init__(**kwargs)
         self.wait_for_termination = wait_for_termination
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.abort_on_kill = abort_on_kill
         self.wait_timeout = wait_timeout
         self.poll_interval = poll_interval

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_jobs.exceptions import InvalidArgumentError
 from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.lifecycle import APIFY_BUILD, APIFY_RUN, AbortOptions, ApifyBuildKind, ApifyRunKind
-from airflow_provider_jobs.lifecycle.task import as_bool, as_int
+from airflow_provider_jobs.lifecycle.task import as_bool, as_float, as_int
 from airflow_provider_jobs.links.apify import ApifyBuildLink, ApifyRunLink
 from airflow_provider_jobs.operators._base import JobAbortOperator, JobOperator
 from airflow_provider_jobs.triggers._base import JobTrigger
@@ -28,7 +28,9 @@ class ApifyRunActorOperator(JobOperator):
     storage ids, ``usage_total_usd``) — never dataset items. A run ending FAILED, TIMED-OUT or
     ABORTED fails the task with its status message and console URL.
 
-    Templated: ``actor_id``, ``run_input``, ``build``, ``run_timeout_secs``, ``memory_mbytes``.
+    Templated: ``actor_id``, ``run_input``, ``build``, ``run_timeout_secs``, ``memory_mbytes``,
+    ``max_items``, ``max_total_charge_usd``; rendered numbers (``"300"``, ``"1.5"``) are converted
+    and checked before the start request, and a bad one fails the task without a retry.
 
     :param actor_id: actor id, ``username~actor-name`` or ``username/actor-name``
     :param run_input: the actor input (a JSON object)
@@ -40,7 +42,7 @@ class ApifyRunActorOperator(JobOperator):
     :param gracefully: abort gracefully (the actor gets ``aborting``/``persistState`` and ~30 s)
     :param apify_conn_id: the Apify connection id
     :param wait_for_termination: wait for the run to end (otherwise return right after the start)
-    :param deferrable: wait in the triggerer instead of a worker slot
+    :param deferrable: wait in the triggerer instead of a worker slot (default: ``[operators] default_deferrable``)
     :param abort_on_kill: abort the run when the task is killed, times out or fails while waiting
     :param wait_timeout: give up waiting (and abort) after this long
     :param reattach: on retry, adopt the previous try's still-running run (Airflow >= 3.3)
@@ -48,7 +50,8 @@ class ApifyRunActorOperator(JobOperator):
 
     kind: ClassVar[ApifyRunKind] = APIFY_RUN
     trigger_class: ClassVar[type[JobTrigger]] = ApifyRunTrigger
-    template_fields: Sequence[str] = ("actor_id", "run_input", "build", "run_timeout_secs", "memory_mbytes")
+    template_fields: Sequence[str] = ("actor_id", "run_input", "build", "run_timeout_secs", "memory_mbytes",
+                                      "max_items", "max_total_charge_usd")
     template_fields_renderers = {"run_input": "json"}
     operator_extra_links = (ApifyRunLink(),)
     ui_color = "#97e8d5"
@@ -87,8 +90,8 @@ class ApifyRunActorOperator(JobOperator):
         """Start the run (``POST /v2/actors/{actorId}/runs``)."""
         return hook.start_run(
             self.actor_id, self.run_input, build=self.build, timeout_secs=as_int(self.run_timeout_secs),
-            memory_mbytes=as_int(self.memory_mbytes), max_items=self.max_items,
-            max_total_charge_usd=self.max_total_charge_usd,
+            memory_mbytes=as_int(self.memory_mbytes), max_items=as_int(self.max_items),
+            max_total_charge_usd=as_float(self.max_total_charge_usd),
         )
 
     def abort_options(self, context: Context) -> AbortOptions:
@@ -102,7 +105,8 @@ class ApifyBuildActorOperator(JobOperator):
     Pushes the build id to XCom key ``build_id`` at once; returns a summary with ``id``,
     ``status``, ``build_number``, timestamps and ``console_url``.
 
-    Templated: ``actor_id``, ``version``, ``tag``.
+    Templated: ``actor_id``, ``version``, ``tag``, ``use_cache``, ``beta_packages``; a rendered
+    ``"True"``/``"false"`` becomes a bool, anything else fails the task before the start request.
 
     :param actor_id: actor id or ``username~actor-name``
     :param version: actor version ``MAJOR.MINOR``, e.g. ``"0.0"``
@@ -114,7 +118,7 @@ class ApifyBuildActorOperator(JobOperator):
 
     kind: ClassVar[ApifyBuildKind] = APIFY_BUILD
     trigger_class: ClassVar[type[JobTrigger]] = ApifyBuildTrigger
-    template_fields: Sequence[str] = ("actor_id", "version", "tag")
+    template_fields: Sequence[str] = ("actor_id", "version", "tag", "use_cache", "beta_packages")
     operator_extra_links = (ApifyBuildLink(),)
     ui_color = "#97e8d5"
 
@@ -144,8 +148,8 @@ class ApifyBuildActorOperator(JobOperator):
 
     def start_job(self, hook: ApifyHook, context: Context) -> Any:
         """Start the build (``POST /v2/actors/{actorId}/builds``)."""
-        return hook.start_build(self.actor_id, self.version, tag=self.tag, use_cache=self.use_cache,
-                                beta_packages=self.beta_packages)
+        return hook.start_build(self.actor_id, self.version, tag=self.tag, use_cache=as_bool(self.use_cache),
+                                beta_packages=as_bool(self.beta_packages))
 
 
 class ApifyAbortRunOperator(JobAbortOperator):

@@ -24,8 +24,11 @@ class TemplateBuildOperator(JobOperator):
     """Start a template build and wait for it; cancel it if the task dies first.
 
     Pushes the build id to XCom key ``build_id`` at once; returns the build summary (no log
-    entries). With ``stream_logs`` the build's log lines appear in the task log while waiting.
-    A build ending ``error`` or ``cancelled`` fails the task.
+    entries; ``cancel_requested_by`` says who asked for a cancel). With ``stream_logs`` the
+    build's log lines appear in the task log while waiting, and those the cancel answers with
+    when the task cancels the build (killed, timed out, failing while waiting), each line once.
+    A build ending ``error`` or ``cancelled`` fails the task; the message carries the service's
+    suggested action.
 
     Templated: ``build_request``, ``cancel_reason``.
 
@@ -82,6 +85,8 @@ class TemplateBuildCancelOperator(JobAbortOperator):
     build the cancel may stay *requested* for a while; the summary says so (``cancel_pending``)
     unless ``wait_for_termination`` waits for the end.
 
+    The log entries the cancel answers with (and those of the wait) go to the task log, each once.
+
     Templated: ``build_id``, ``reason``.
 
     :param build_id: the build to cancel
@@ -120,3 +125,7 @@ class TemplateBuildCancelOperator(JobAbortOperator):
     def abort_options(self, context: Context) -> AbortOptions:
         """The given reason, or one naming the DAG, task, run and try."""
         return cancel_options(self.reason, context)
+
+    def log_line(self) -> LogLine | None:
+        """Send the build's log lines (the cancel's answer carries them) to the task log."""
+        return self.log.info

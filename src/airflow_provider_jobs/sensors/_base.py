@@ -25,7 +25,7 @@ from airflow_provider_jobs._compat import (
 from airflow_provider_jobs.exceptions import NotFoundError
 from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, Outcome, TrackedJob
 from airflow_provider_jobs.lifecycle.task import no_retry_when_pointless_or_harmful
-from airflow_provider_jobs.operators._base import DEFER_TIMEOUT_MARGIN, JobTask
+from airflow_provider_jobs.operators._base import DEFER_TIMEOUT_MARGIN, JobTask, default_deferrable
 
 if TYPE_CHECKING:
     from airflow_provider_jobs._compat import Context
@@ -36,17 +36,18 @@ class JobSensor(JobTask, BaseSensorOperator):
     """Wait for a job to end.
 
     :param abort_on_timeout: abort/cancel the job when the sensor times out
-    :param deferrable: wait in the triggerer (the trigger long-polls and aborts at the deadline)
+    :param deferrable: wait in the triggerer (the trigger long-polls and aborts at the deadline); default:
+        ``[operators] default_deferrable``
     """
 
     trigger_class: ClassVar[type[JobTrigger]]
     defer_timeout_margin: float = DEFER_TIMEOUT_MARGIN
 
-    def __init__(self, *, abort_on_timeout: bool = True, deferrable: bool = False, poke_interval: float = 30,
+    def __init__(self, *, abort_on_timeout: bool = True, deferrable: bool | None = None, poke_interval: float = 30,
                  **kwargs: Any) -> None:
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.abort_on_timeout = abort_on_timeout
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
         self._links_pushed = False
 
     def watched_job_id(self) -> str:

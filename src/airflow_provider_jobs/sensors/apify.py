@@ -30,7 +30,8 @@ class ApifyRunSensor(JobSensor):
     :param run_id: the run to watch
     :param abort_on_timeout: abort the run when the sensor times out
     :param gracefully: abort gracefully
-    :param deferrable: wait in the triggerer (long polls, abort at the deadline)
+    :param deferrable: wait in the triggerer (long polls, abort at the deadline); default:
+        ``[operators] default_deferrable``
     :param apify_conn_id: the Apify connection id
     """
 
@@ -40,7 +41,7 @@ class ApifyRunSensor(JobSensor):
     operator_extra_links = (ApifyRunLink(),)
 
     def __init__(self, *, run_id: str, abort_on_timeout: bool = True, gracefully: bool = False,
-                 deferrable: bool = False, apify_conn_id: str = APIFY_DEFAULT_CONN_ID, **kwargs: Any) -> None:
+                 deferrable: bool | None = None, apify_conn_id: str = APIFY_DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(abort_on_timeout=abort_on_timeout, deferrable=deferrable, **kwargs)
         self.run_id = run_id
         self.gracefully = gracefully
@@ -67,7 +68,7 @@ class ApifyBuildSensor(JobSensor):
 
     :param build_id: the build to watch
     :param abort_on_timeout: abort the build when the sensor times out
-    :param deferrable: wait in the triggerer
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``)
     :param apify_conn_id: the Apify connection id
     """
 
@@ -76,7 +77,7 @@ class ApifyBuildSensor(JobSensor):
     template_fields: Sequence[str] = ("build_id",)
     operator_extra_links = (ApifyBuildLink(),)
 
-    def __init__(self, *, build_id: str, abort_on_timeout: bool = True, deferrable: bool = False,
+    def __init__(self, *, build_id: str, abort_on_timeout: bool = True, deferrable: bool | None = None,
                  apify_conn_id: str = APIFY_DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(abort_on_timeout=abort_on_timeout, deferrable=deferrable, **kwargs)
         self.build_id = build_id

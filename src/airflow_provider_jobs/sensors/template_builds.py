@@ -28,7 +28,7 @@ class TemplateBuildSensor(JobSensor):
     :param build_id: the build to watch
     :param cancel_on_timeout: cancel the build when the sensor times out
     :param cancel_reason: reason recorded on the build (default names the DAG, task, run and try)
-    :param deferrable: wait in the triggerer
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``)
     :param template_builds_conn_id: the template-builds connection id
     """
 
@@ -37,7 +37,7 @@ class TemplateBuildSensor(JobSensor):
     template_fields: Sequence[str] = ("build_id", "cancel_reason")
 
     def __init__(self, *, build_id: str, cancel_on_timeout: bool = True, cancel_reason: str | None = None,
-                 deferrable: bool = False, template_builds_conn_id: str = TEMPLATE_BUILDS_DEFAULT_CONN_ID,
+                 deferrable: bool | None = None, template_builds_conn_id: str = TEMPLATE_BUILDS_DEFAULT_CONN_ID,
                  **kwargs: Any) -> None:
         super().__init__(abort_on_timeout=cancel_on_timeout, deferrable=deferrable, **kwargs)
         self.build_id = build_id

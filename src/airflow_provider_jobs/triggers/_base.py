@@ -33,6 +33,7 @@ from airflow_provider_jobs.lifecycle import (
     EVENT_TIMEOUT,
     AbortOptions,
     JobKind,
+    JobWatch,
     aabort_quietly,
     await_until_terminal,
     make_event,
@@ -83,6 +84,7 @@ class JobTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.not_found_grace = not_found_grace
         self.stream_logs = stream_logs
+        self._watch: JobWatch[Any, Any] | None = None  # the wait's log cursor, shared by its abort
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the class path and the plain kwargs that rebuild this trigger."""
@@ -108,7 +110,7 @@ class JobTrigger(BaseTrigger):
     async def _abort(self) -> Any:
         return await aabort_quietly(
             self.kind, self.conn_id, self.job_id, self._options(), deadline=CALLBACK_ABORT_DEADLINE,
-            logger=self.log,
+            watch=self._watch, logger=self.log,
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -117,7 +119,7 @@ class JobTrigger(BaseTrigger):
         if self.abort_on_kill:
             supports(Feature.TRIGGER_ON_KILL)  # logs once per triggerer process where on_kill is never called
         hook = kind.hook(self.conn_id)
-        watch = kind.watch(hook, self.job_id, self.log.info if self.stream_logs else None)
+        watch = self._watch = kind.watch(hook, self.job_id, self.log.info if self.stream_logs else None)
         timeout = None if self.end_time is None else max(0.0, self.end_time - time.time())
         spec = kind.wait_spec(self.job_id, timeout, not_found_grace=self.not_found_grace,
                               poll_interval=self.poll_interval)
