@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _spec import validate_apify_request
 from _support import APIFY_TOKEN, Recorder, apify_error, apify_ok
 
 from airflow_provider_jobs._retry import RetryPolicy
@@ -78,6 +79,8 @@ def test_items_are_read_in_pages_of_a_thousand_until_a_short_page(recorder: Reco
     assert pages == [("/v2/datasets/ds1/items", {"format": "json", "offset": str(o), "limit": "1000"})
                      for o in (0, 1000, 2000)]
     assert all(r.headers["authorization"] == f"Bearer {APIFY_TOKEN}" for r in recorder.requests)
+    for request in recorder.requests:
+        validate_apify_request(request)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -106,6 +109,7 @@ def test_options_are_sent_as_the_api_names_them(recorder: Recorder, mode: str) -
     assert dict(req.url.params) == {"format": "json", "fields": "a,b", "omit": "c", "desc": "true",
                                     "offset": "5", "limit": "3"}
     assert len(recorder.requests) == 1
+    validate_apify_request(req)
 
 
 def test_limit_spanning_pages_asks_only_for_what_is_left(recorder: Recorder) -> None:
@@ -199,6 +203,7 @@ def test_a_json_record_is_decoded(recorder: Recorder, mode: str) -> None:
     req = recorder.last
     assert (req.method, req.url.path, dict(req.url.params)) == (
         "GET", "/v2/key-value-stores/janedoe~store/records/OUTPUT", {"attachment": "true"})
+    validate_apify_request(req)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -251,6 +256,7 @@ def test_get_log_returns_the_text(recorder: Recorder, mode: str) -> None:
     assert call(hook(recorder), mode, "get_log", "r1") == "line 1\nline 2\n"
     req = recorder.last
     assert (req.url.path, dict(req.url.params)) == ("/v2/logs/r1", {})
+    validate_apify_request(req)
 
 
 def test_get_log_of_an_unknown_job_raises_not_found(recorder: Recorder) -> None:
@@ -304,6 +310,7 @@ def test_stream_log_yields_lines_until_the_job_ends(recorder: Recorder, mode: st
     recorder.default = Drop([LOG[:10], LOG[10:50], LOG[50:]])
     assert lines_of(hook(recorder), mode, "r1") == LINES
     assert (recorder.last.url.path, dict(recorder.last.url.params)) == ("/v2/logs/r1", {"stream": "true"})
+    validate_apify_request(recorder.last)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _spec import validate_apify_request
 from _support import Recorder, apify_error, apify_ok
 
 from airflow_provider_jobs._retry import RetryPolicy
@@ -62,6 +63,7 @@ def test_start_task_run_posts_the_input_and_options(recorder: Recorder, mode: st
                       "maxTotalChargeUsd": "2.5", "restartOnError": "true", "waitForFinish": "5"}
     assert json.loads(req.content) == {"url": "https://x"}
     assert req.headers["content-type"] == "application/json"
+    validate_apify_request(req)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -77,6 +79,7 @@ def test_start_run_sends_restart_on_error_and_webhooks(recorder: Recorder, mode:
     call(hook(recorder), mode, "start_run", "a1", restart_on_error=False, webhooks=WEBHOOKS)
     assert recorder.last.url.params["restartOnError"] == "false"
     assert decoded_webhooks(recorder.last) == WEBHOOKS
+    validate_apify_request(recorder.last)
 
 
 def test_an_empty_webhook_list_sends_none(recorder: Recorder) -> None:
