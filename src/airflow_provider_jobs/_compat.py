@@ -28,6 +28,7 @@ from airflow.sdk import (
     BaseOperatorLink,
     BaseSensorOperator,
     Context,
+    ObjectStoragePath,  # checked on 3.0.6 too (airflow.io.path re-exports this class there)
     PokeReturnValue,
     get_current_context,
 )
@@ -119,6 +120,7 @@ __all__ = [
     "Context",
     "Feature",
     "MISSING_FEATURE_EFFECT",
+    "ObjectStoragePath",
     "PokeReturnValue",
     "TaskDeferralError",
     "TaskDeferralTimeout",
@@ -131,6 +133,7 @@ __all__ = [
     "connection_not_found_types",
     "get_current_context",
     "mask_secret",
+    "openlineage_classes",
     "supports",
 ]
 
@@ -251,3 +254,19 @@ async def amask_secret(value: str, name: str | None = None) -> None:
 def connection_not_found_types() -> tuple[type[BaseException], ...]:
     """The exception types Airflow raises for an undefined connection id."""
     return (AirflowNotFoundException,)
+
+
+def openlineage_classes() -> tuple[Any, Any] | None:
+    """``(OperatorLineage, Dataset)`` when apache-airflow-providers-openlineage is installed, else ``None``.
+
+    Imported when called (at the end of a task that reports lineage), never when the provider is
+    imported: without the OpenLineage provider nothing is imported, and with it DAG parsing does not
+    pay for the OpenLineage client. ``Dataset`` comes through the common-compat provider, which the
+    OpenLineage provider requires, as official providers import it.
+    """
+    try:
+        from airflow.providers.common.compat.openlineage.facet import Dataset
+        from airflow.providers.openlineage.extractors import OperatorLineage
+    except ImportError:
+        return None
+    return OperatorLineage, Dataset
