@@ -18,6 +18,7 @@ import logging
 import threading
 from enum import Enum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import airflow
 
@@ -133,6 +134,7 @@ __all__ = [
     "connection_not_found_types",
     "get_current_context",
     "mask_secret",
+    "object_storage_path",
     "openlineage_classes",
     "supports",
 ]
@@ -270,3 +272,19 @@ def openlineage_classes() -> tuple[Any, Any] | None:
     except ImportError:
         return None
     return OperatorLineage, Dataset
+
+
+def object_storage_path(url: str) -> ObjectStoragePath:
+    """An ``ObjectStoragePath`` for ``url``, where a ``file://`` URL becomes its local path.
+
+    Airflow 3.0's ``ObjectStoragePath`` refuses ``file://`` URLs under universal-pathlib 0.3 (the
+    release the lowest constraints pin): "detected protocol file which is incompatible". A plain
+    local path works on every release and reaches the same local filesystem.
+
+    :param url: a URL (``s3://conn@bucket/key``, ``file:///data/x``) or a local path.
+    """
+    if url.startswith("file://"):
+        parts = urlsplit(url)
+        if parts.netloc in ("", "localhost"):
+            return ObjectStoragePath(unquote(parts.path))
+    return ObjectStoragePath(url)

@@ -13,6 +13,7 @@ from airflow_provider_jobs._compat import (
     BaseOperator,
     Context,
     ObjectStoragePath,
+    object_storage_path,
     openlineage_classes,
 )
 from airflow_provider_jobs._validation import normalize_named_id, validate_field_names, validate_flag
@@ -82,7 +83,7 @@ class ApifyDatasetToObjectStorageOperator(BaseOperator):
         """The rendered destination, refused before anything is read when no filesystem serves it."""
         dest = self.destination
         try:
-            path = dest if isinstance(dest, ObjectStoragePath) else ObjectStoragePath(str(dest))
+            path = dest if isinstance(dest, ObjectStoragePath) else object_storage_path(str(dest))
             path.fs  # noqa: B018 - resolving the filesystem is the check
         except (ValueError, ImportError, TypeError) as exc:
             raise InvalidArgumentError(
@@ -119,7 +120,8 @@ class ApifyDatasetToObjectStorageOperator(BaseOperator):
             hook.close()
         log.info("Wrote %d items (%d bytes) of Apify dataset %s to %s.", count, size, dataset_id, dest)
         self._lineage = (hook.settings.base_url, dataset_id, dest)
-        return {"destination": str(dest), "items": count, "bytes": size}
+        shown = self.destination if isinstance(self.destination, str) else str(dest)
+        return {"destination": shown, "items": count, "bytes": size}
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Report the Apify dataset as input and the destination as output (OpenLineage provider only).
@@ -135,7 +137,7 @@ class ApifyDatasetToObjectStorageOperator(BaseOperator):
         host = urlsplit(base_url).netloc or base_url
         bucket = getattr(dest, "bucket", "") or ""
         if dest.protocol in ("file", "local", ""):
-            out_namespace, out_name = "file", str(dest.path)
+            out_namespace, out_name = "file", "/" + str(dest.path).lstrip("/")
         else:
             out_namespace, out_name = f"{dest.protocol}://{bucket}", str(getattr(dest, "key", dest.path))
         return operator_lineage(
