@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import pickle
@@ -13,34 +12,21 @@ import httpx
 import pytest
 from _spec import validate_apify_request
 from _support import Recorder, apify_error, apify_ok
+from test_apify_results import MODES, call, hook
 
-from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs.exceptions import (
     InvalidArgumentError,
     InvalidIdError,
     PaymentRequiredError,
     StartOutcomeUnknownError,
 )
-from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.models import ApifyRun
 
 RUN = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "apify" / "run_aborted.json").read_text())["data"]
-FAST = RetryPolicy(max_retries=3, base_delay=0.0, max_delay=0.0)
-MODES = ["sync", "async"]
 WEBHOOKS = [{"eventTypes": ["ACTOR.RUN.FAILED", "ACTOR.RUN.TIMED_OUT"], "requestUrl": "https://example.com/hook",
              "payloadTemplate": '{"run": {{resource}}}'}]
 
 pytestmark = pytest.mark.usefixtures("mock_connections")
-
-
-def hook(recorder: Recorder) -> ApifyHook:
-    return ApifyHook(transport=recorder.transport(), async_transport=recorder.async_transport(), retry_policy=FAST)
-
-
-def call(h: ApifyHook, mode: str, name: str, *args: Any, **kwargs: Any) -> Any:
-    if mode == "sync":
-        return getattr(h, name)(*args, **kwargs)
-    return asyncio.run(getattr(h, "a" + name)(*args, **kwargs))
 
 
 def decoded_webhooks(request: httpx.Request) -> Any:
