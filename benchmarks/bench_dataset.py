@@ -103,11 +103,10 @@ def make_dataset(emu: EmulatorProcess, items: int, item_bytes: int) -> str:
     """A finished run whose default dataset holds ``items`` generated items; return the dataset id."""
     from airflow_provider_jobs.emulator import Timeline
 
-    emu.client.seed_actor("bench~dataset", run=Timeline(ready_secs=0, running_secs=1), items=items,
-                          item_bytes=item_bytes)
-    run = emu.client.create_run("bench~dataset")
-    emu.client.advance(10)
-    return str(emu.client.get_run(run["id"])["defaultDatasetId"])
+    emu.client.seed_actor("bench~dataset", run=Timeline(ready_secs=0, running_secs=1, items=items,
+                                                        item_bytes=item_bytes))
+    run_id = emu.client.create_run("bench~dataset", status="SUCCEEDED")
+    return str(emu.client.get_run(run_id)["defaultDatasetId"])
 
 
 def main() -> None:
