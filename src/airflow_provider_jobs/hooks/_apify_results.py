@@ -34,21 +34,26 @@ def unexpected(call: Call, conn_id: str, detail: str) -> UnexpectedResponseError
 class ItemPages:
     """Where the next dataset page starts and when to stop, from what the previous pages said.
 
-    A page's *scanned* count is ``max(X-Apify-Pagination-Count, items returned)``: with ``clean``
-    the server skips empty items, so a page may return fewer items than it scanned, and the next
-    offset must move by what was scanned. The read ends at a page that scanned less than was asked
-    (the end of the dataset when it was read), or once ``limit`` items were scanned.
-    ``X-Apify-Pagination-Total`` is not trusted to end the read: the platform updates it with a
-    delay, so right after a run it can be lower than the items already there.
+    A page advances the offset by the rows it *scanned*: ``max(X-Apify-Pagination-Count, items
+    returned)``, at most the rows asked for. With ``clean`` the server drops empty items, so a page
+    can return fewer items than it scanned; and ``Count`` comes from a throttled counter that can
+    lag a fresh push, so the larger of the two is taken (as apify-client does). Without ``clean``
+    every scanned row is returned, and a page shorter than asked is the end of the dataset as it
+    was when read: the read stops there, saving a request. With ``clean`` the read stops at a page
+    that scanned nothing (a short page may only be a lagging ``Count``). It also stops once
+    ``limit`` rows were scanned. ``X-Apify-Pagination-Total`` is never trusted to end the read: it
+    lags too.
 
     :param offset: first item to read
-    :param limit: items to read at most (``None``: all)
-    :param page_size: items per request
+    :param limit: rows to scan at most (``None``: all)
+    :param filtered: the server may drop items of a page (``clean``)
+    :param page_size: rows asked for per request
     """
 
-    def __init__(self, offset: int, limit: int | None, page_size: int = PAGE_SIZE) -> None:
+    def __init__(self, offset: int, limit: int | None, *, filtered: bool = False, page_size: int = PAGE_SIZE) -> None:
         self.offset = offset
         self.limit = limit
+        self.filtered = filtered
         self.page_size = page_size
         self.scanned = 0
         self.done = limit == 0
@@ -59,14 +64,15 @@ class ItemPages:
         return self.offset + self.scanned, size
 
     def after(self, asked: int, returned: int, count_header: str | None) -> None:
-        """Record a page that was asked ``asked`` items and returned ``returned``."""
+        """Record a page that was asked ``asked`` rows and returned ``returned`` items."""
         try:
             counted = int(count_header) if count_header is not None else 0
         except ValueError:
             counted = 0
-        scanned = max(counted, returned)
+        scanned = min(max(counted, returned), asked)
         self.scanned += scanned
-        self.done = scanned < asked or (self.limit is not None and self.scanned >= self.limit)
+        end = scanned == 0 if self.filtered else scanned < asked
+        self.done = end or (self.limit is not None and self.scanned >= self.limit)
 
 
 def parse_items(call: Call, conn_id: str, response: httpx.Response) -> tuple[list[Any], str | None]:

@@ -66,7 +66,7 @@ class _DatasetRead:
                 params[key] = "true"
         self.params = params
         limit = None if opts["limit"] is None else validate_count(opts["limit"], "limit", minimum=0)
-        self.pages = ItemPages(validate_count(opts["offset"], "offset", minimum=0), limit)
+        self.pages = ItemPages(validate_count(opts["offset"], "offset", minimum=0), limit, filtered="clean" in params)
 
     def next_op(self) -> tuple[int, Operation[tuple[list[Any], str | None]]]:
         offset, size = self.pages.next_page()
@@ -96,10 +96,11 @@ class ApifyStorageOperations(JobsHook):
         """Yield a dataset's items, reading pages of 1,000 lazily (``GET /v2/datasets/{datasetId}/items``).
 
         Only one page is held in memory at a time; the next is requested when the caller has taken
-        the previous one. A page is a GET, retried by the core on 429, 5xx and network errors. The
-        read ends at a page that scanned fewer items than asked (``X-Apify-Pagination-Count``, which
-        also counts the items ``clean`` skipped) or after ``limit`` items. Arguments are checked
-        when the generator is created, before any request.
+        the previous one. A page is a GET, retried by the core on 429, 5xx and network errors. Each
+        page advances by the rows it scanned (``X-Apify-Pagination-Count``, which also counts the
+        items ``clean`` skipped). The read ends at a page shorter than asked, or with ``clean`` at a
+        page that scanned nothing, or after ``limit`` rows. Arguments are checked when the
+        generator is created, before any request.
 
         :param dataset_id: dataset id, ``username~dataset-name`` or ``username/dataset-name``
         :param fields: keep only these fields, in this order
