@@ -27,8 +27,11 @@ BUFFER = 1 << 20
 Writer = Callable[[Iterable[Any], IO[bytes], "Sequence[str] | None"], "tuple[int, int]"]
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder: dumps(**kw) builds one per call
+
+
 def _dumps(item: Any) -> str:
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(item)
 
 
 class _Buffered:
