@@ -4,6 +4,10 @@ connection), actor-task starts, capacity refusals; and the same items as apify-c
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import socket
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +15,7 @@ import pytest
 
 from airflow_provider_jobs._retry import RetryPolicy
 from airflow_provider_jobs.emulator import Emulator, Timeline
-from airflow_provider_jobs.exceptions import NotFoundError
+from airflow_provider_jobs.exceptions import JobsApiError, NotFoundError
 from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.models import ApifyRun
 
@@ -106,14 +110,76 @@ def test_log_and_stream_log_agree(emu: Emulator) -> None:
     assert asyncio.run(lines()) == text.splitlines()
 
 
-def test_a_log_stream_cut_mid_body_reconnects_without_repeating_a_line(emu: Emulator) -> None:
+class CuttingProxy:
+    """A TCP proxy to the emulator that closes its first connection after ``cut_after`` response bytes
+    (a network drop mid-stream: the chunked body ends early), and forwards every later connection whole."""
+
+    def __init__(self, port: int, cut_after: int) -> None:
+        self.port, self.cut_after, self.connections = port, cut_after, 0
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.address = "http://127.0.0.1:%d" % self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            limit = self.cut_after if self.connections == 1 else None
+            threading.Thread(target=self._serve, args=(client, limit), daemon=True).start()
+
+    def _serve(self, client: socket.socket, limit: int | None) -> None:
+        upstream = socket.create_connection(("127.0.0.1", self.port))
+        threading.Thread(target=self._pipe, args=(client, upstream, None), daemon=True).start()
+        self._pipe(upstream, client, limit)
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket, limit: int | None) -> None:
+        sent = 0
+        try:
+            while data := source.recv(65536):
+                if limit is not None and sent + len(data) >= limit:
+                    sink.sendall(data[: limit - sent])
+                    break
+                sink.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        for end in (source, sink):  # shutdown, not just close: it wakes the other direction's recv
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_log_stream_dropped_mid_body_reconnects_without_repeating_a_line(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
     h = hook()
     run = finished_run(h)
     expected = h.get_log(run.id).splitlines()
-    emu.clear_journal()
-    emu.add_fault(route=LOG_ROUTE, times=1, kind="reset_mid_body")
-    assert list(h.stream_log(run.id)) == expected
-    assert len(emu.requests(route=LOG_ROUTE)) == 2
+    assert len(expected) > 20
+    proxy = CuttingProxy(int(emu.base_url.rsplit(":", 1)[1]), cut_after=1200)  # headers + part of the log
+    try:
+        conn = json.loads(emu.connection_env()["AIRFLOW_CONN_APIFY_DEFAULT"])
+        monkeypatch.setenv("AIRFLOW_CONN_APIFY_CUT", json.dumps({**conn, "host": proxy.address}))
+        cut = ApifyHook("apify_cut", retry_policy=FAST)
+        if mode == "sync":
+            lines = list(cut.stream_log(run.id))
+        else:
+            async def collect() -> list[str]:
+                return [line async for line in cut.astream_log(run.id)]
+
+            lines = asyncio.run(collect())
+    finally:
+        proxy.close()
+    assert lines == expected
+    assert proxy.connections == 2 and len(emu.requests(route=LOG_ROUTE, path=f"/v2/logs/{run.id}")) >= 3
 
 
 def test_stream_log_follows_a_running_job_to_its_end(emu: Emulator) -> None:
@@ -122,3 +188,43 @@ def test_stream_log_follows_a_running_job_to_its_end(emu: Emulator) -> None:
     streamed = list(h.stream_log(run.id))
     assert h.get_run(run.id).is_terminal
     assert streamed == h.get_log(run.id).splitlines()
+
+
+WEBHOOKS = [{"eventTypes": ["ACTOR.RUN.FAILED"], "requestUrl": "https://example.com/hook"}]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_task_run_merges_the_input_and_records_the_options(emu: Emulator, mode: str) -> None:
+    task = emu.seed_task("res~scraper", "nightly", task_input={"pages": 3, "lang": "en"}, memory_mbytes=512)
+    h = hook()
+    args: tuple[Any, ...] = (f"{task['username']}/nightly", {"pages": 5})
+    kwargs: dict[str, Any] = {"restart_on_error": True, "webhooks": WEBHOOKS, "timeout_secs": 600}
+    run = h.start_task_run(*args, **kwargs) if mode == "sync" else asyncio.run(hook().astart_task_run(*args, **kwargs))
+    assert run.actor_task_id == task["id"] and run.options and run.options.timeout_secs == 600
+    started = emu.run_start_options(run.id)
+    assert started["input"] == {"pages": 5, "lang": "en"} and started["restartOnError"] is True
+    assert started["webhooks"] == WEBHOOKS
+    assert h.wait_for_run(run.id, timeout=30).is_success
+
+
+def test_an_actor_run_sends_restart_on_error_and_webhooks(emu: Emulator) -> None:
+    run = hook().start_run("res~scraper", restart_on_error=False, webhooks=WEBHOOKS)
+    started = emu.run_start_options(run.id)
+    assert started["restartOnError"] is False and started["webhooks"] == WEBHOOKS
+
+
+@pytest.mark.parametrize(("limits", "error_type"), [({"max_concurrent_runs": 1}, "concurrent-runs-limit-exceeded"),
+                                                    ({"max_memory_mbytes": 1024}, "actor-memory-limit-exceeded")])
+def test_a_capacity_refusal_is_told_apart_and_not_retried(
+    emu: Emulator, limits: dict[str, int], error_type: str
+) -> None:
+    emu.seed_task("res~scraper", "limited", memory_mbytes=1024)
+    h = hook()
+    first = h.start_run("res~scraper", memory_mbytes=1024)
+    emu.set_account_limits(status=400, **limits)
+    with pytest.raises(JobsApiError) as err:
+        h.start_task_run("~limited")
+    assert err.value.is_capacity_refusal and err.value.error_type == error_type
+    assert len(emu.requests(route="POST /v2/actor-tasks/{actorTaskId}/runs")) == 1
+    h.abort_run(first.id)
+    assert h.start_task_run("~limited").actor_task_id  # room again once the other run ended

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from airflow_provider_jobs._call import Call
-from airflow_provider_jobs.exceptions import JobsApiError, UnexpectedResponseError
+from airflow_provider_jobs.exceptions import JobsApiError, NotFoundError, UnexpectedResponseError
 
 PAGE_SIZE = 1000
 """Items asked for per dataset page (the official client's chunk size)."""
@@ -95,6 +95,12 @@ def record_value(response: httpx.Response) -> Any:
         except ValueError:
             return response.content  # labelled JSON but is not: hand over the bytes rather than fail
     return response.content
+
+
+def is_missing_store(error: NotFoundError) -> bool:
+    """Whether a record read's 404 says the *store* is missing, not the record: both are
+    ``record-not-found``, and only the message tells ("Key-value store was not found")."""
+    return "store" in (error.api_message or "").lower()
 
 
 class LogTail:

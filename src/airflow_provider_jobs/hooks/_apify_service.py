@@ -37,7 +37,6 @@ ACTOR_BUILDS_PATH = "/v2/actors/{actor_id}/builds"
 USER_ME_PATH = "/v2/users/me"
 TASK_RUNS_PATH = "/v2/actor-tasks/{task_id}/runs"
 DATASET_ITEMS_PATH = "/v2/datasets/{dataset_id}/items"
-STORE_PATH = "/v2/key-value-stores/{store_id}"
 RECORD_PATH = "/v2/key-value-stores/{store_id}/records/{key}"
 LOG_PATH = "/v2/logs/{job_id}"
 

@@ -29,6 +29,7 @@ from airflow_provider_jobs.hooks._apify_results import (
     LOG_READ_TIMEOUT,
     ItemPages,
     LogTail,
+    is_missing_store,
     parse_items,
     record_value,
 )
@@ -39,12 +40,9 @@ from airflow_provider_jobs.hooks._apify_service import (
     LOG_PATH,
     RECORD_PATH,
     STORE_ID,
-    STORE_PATH,
-    data_op,
     seg,
 )
 from airflow_provider_jobs.hooks._base import JobsHook, Operation
-from airflow_provider_jobs.models.apify import ApifyKeyValueStore
 
 STREAM_ERRORS = (httpx.TransportError, httpx.DecodingError)
 """What reading an open log stream may raise when the connection breaks."""
@@ -158,20 +156,15 @@ class ApifyStorageOperations(JobsHook):
         )
         return Operation(call, record_value)
 
-    def _store_op(self, store_id: Any) -> Operation[ApifyKeyValueStore]:
-        store = normalize_named_id(store_id, STORE_ID, "store")
-        return data_op(ApifyKeyValueStore, self.conn_id, Call(
-            "GET", STORE_PATH.format(store_id=seg(store)), f"Get of Apify key-value store {store}", STORE_ID,
-        ))
-
     def get_record(self, store_id: str, key: str) -> Any:
         """Return a key-value record (``GET /v2/key-value-stores/{storeId}/records/{recordKey}``), or ``None``.
 
         The value is decoded JSON when the record's Content-Type is JSON, else its raw bytes
         (sent with ``attachment=true``, so HTML comes back unmodified). The API answers a missing
-        record and a missing store alike (404 ``record-not-found``), so a 404 is followed by one
-        ``GET /v2/key-value-stores/{storeId}``: a missing *record* returns ``None``, a missing
-        *store* raises :class:`~airflow_provider_jobs.exceptions.NotFoundError`. A record the API
+        record and a missing store with the same 404 ``record-not-found`` and tells them apart only
+        in its message ("Record was not found", "Key-value store was not found"): a 404 whose
+        message names the store raises :class:`~airflow_provider_jobs.exceptions.NotFoundError`,
+        any other 404 returns ``None`` (apify-client returns ``None`` for both). A record the API
         serves by redirect (302 to a signed URL) raises
         :class:`~airflow_provider_jobs.exceptions.UnexpectedResponseError`: the core never follows
         redirects, so the token cannot travel to another host.
@@ -179,12 +172,14 @@ class ApifyStorageOperations(JobsHook):
         :param store_id: store id, ``username~store-name`` or ``username/store-name``
         :param key: the record key (at most 256 characters from ``a-zA-Z0-9!-_.'()``)
         :raises InvalidArgumentError: a refused id or key (no request made)
+        :raises NotFoundError: no such key-value store
         """
         op = self._record_op(store_id, key)
         try:
             return self._run(op)
-        except NotFoundError:
-            self._run(self._store_op(store_id))  # raises NotFoundError when the store is missing
+        except NotFoundError as err:
+            if is_missing_store(err):
+                raise
             return None
 
     async def aget_record(self, store_id: str, key: str) -> Any:
@@ -192,8 +187,9 @@ class ApifyStorageOperations(JobsHook):
         op = self._record_op(store_id, key)
         try:
             return await self._arun(op)
-        except NotFoundError:
-            await self._arun(self._store_op(store_id))
+        except NotFoundError as err:
+            if is_missing_store(err):
+                raise
             return None
 
     # -------------------------------------------------------------------- logs

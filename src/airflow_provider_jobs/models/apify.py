@@ -1,4 +1,4 @@
-"""Models of Apify API responses: runs, builds, run lists, the current user, key-value stores.
+"""Models of Apify API responses: runs, builds, run lists, the current user.
 
 Fields are snake_case (``act_id``, ``default_dataset_id``, ``usage_total_usd``); the API's
 camelCase names are accepted as aliases, and fields this model does not name are kept in
@@ -203,17 +203,6 @@ class ApifyUser(_ApifyModel):
 
     id: str
     username: str | None = None
-
-
-class ApifyKeyValueStore(_ApifyModel):
-    """A key-value store (``GET /v2/key-value-stores/{storeId}``)."""
-
-    id: str
-    name: str | None = None
-    user_id: str | None = None
-    created_at: datetime | None = None
-    modified_at: datetime | None = None
-    accessed_at: datetime | None = None
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -30,7 +30,7 @@ with dag("e2e_dataset_export") as e2e_dataset_export:
     for fmt in ("jsonl", "json", "csv"):
         scrape >> ApifyDatasetToObjectStorageOperator(
             task_id=f"export_{fmt}", dataset_id=DATASET, destination=f"file://{EXPORT_DIR}/{{{{ ds }}}}/items.{fmt}",
-            format=fmt, fields=["n", "url"] if fmt == "csv" else None,
+            format=fmt, fields=["index", "url"] if fmt == "csv" else None,
         )
 
 with dag("e2e_dataset_export_unwritable") as e2e_dataset_export_unwritable:
