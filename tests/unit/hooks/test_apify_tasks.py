@@ -12,7 +12,7 @@ import httpx
 import pytest
 from _spec import validate_apify_request
 from _support import Recorder, apify_error, apify_ok
-from test_apify_results import MODES, call, hook
+from test_apify_storage_reads import MODES, call, hook
 
 from airflow_provider_jobs.exceptions import (
     InvalidArgumentError,
