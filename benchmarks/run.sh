@@ -24,6 +24,7 @@ trap 'kill "$requests_pid" 2>/dev/null || true' EXIT
 python benchmarks/bench_abort.py
 python benchmarks/bench_detect.py
 python benchmarks/bench_scale.py
+python benchmarks/bench_dataset.py   # 1,000,000 items of ~1 KB: ours vs apify-client, added peak RSS
 
 wait "$requests_pid"
 trap - EXIT

@@ -18,6 +18,7 @@ import logging
 import threading
 from enum import Enum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import airflow
 
@@ -28,6 +29,7 @@ from airflow.sdk import (
     BaseOperatorLink,
     BaseSensorOperator,
     Context,
+    ObjectStoragePath,  # checked on 3.0.6 too (airflow.io.path re-exports this class there)
     PokeReturnValue,
     get_current_context,
 )
@@ -119,6 +121,7 @@ __all__ = [
     "Context",
     "Feature",
     "MISSING_FEATURE_EFFECT",
+    "ObjectStoragePath",
     "PokeReturnValue",
     "TaskDeferralError",
     "TaskDeferralTimeout",
@@ -131,6 +134,8 @@ __all__ = [
     "connection_not_found_types",
     "get_current_context",
     "mask_secret",
+    "object_storage_path",
+    "openlineage_classes",
     "supports",
 ]
 
@@ -251,3 +256,35 @@ async def amask_secret(value: str, name: str | None = None) -> None:
 def connection_not_found_types() -> tuple[type[BaseException], ...]:
     """The exception types Airflow raises for an undefined connection id."""
     return (AirflowNotFoundException,)
+
+
+def openlineage_classes() -> tuple[Any, Any] | None:
+    """``(OperatorLineage, Dataset)`` when apache-airflow-providers-openlineage is installed, else ``None``.
+
+    Imported when called (at the end of a task that reports lineage), never when the provider is
+    imported: without the OpenLineage provider nothing is imported, and with it DAG parsing does not
+    pay for the OpenLineage client. ``Dataset`` comes through the common-compat provider, which the
+    OpenLineage provider requires, as official providers import it.
+    """
+    try:
+        from airflow.providers.common.compat.openlineage.facet import Dataset
+        from airflow.providers.openlineage.extractors import OperatorLineage
+    except ImportError:
+        return None
+    return OperatorLineage, Dataset
+
+
+def object_storage_path(url: str) -> ObjectStoragePath:
+    """An ``ObjectStoragePath`` for ``url``, where a ``file://`` URL becomes its local path.
+
+    Airflow 3.0's ``ObjectStoragePath`` refuses ``file://`` URLs under universal-pathlib 0.3 (the
+    release the lowest constraints pin): "detected protocol file which is incompatible". A plain
+    local path works on every release and reaches the same local filesystem.
+
+    :param url: a URL (``s3://conn@bucket/key``, ``file:///data/x``) or a local path.
+    """
+    if url.startswith("file://"):
+        parts = urlsplit(url)
+        if parts.netloc in ("", "localhost"):
+            return ObjectStoragePath(unquote(parts.path))
+    return ObjectStoragePath(url)

@@ -83,13 +83,27 @@ def normalize_actor_id(value: Any) -> str:
 
     :param value: the actor reference given by the user
     """
+    return normalize_named_id(value, "Apify actor id", "actor")
+
+
+def normalize_named_id(value: Any, what: str, kind: str) -> str:
+    """Return an Apify resource reference (actor, task, dataset, key-value store) ready for a path segment.
+
+    Accepts an id, ``username~name``, ``~name`` and ``username/name`` (turned into the ``~`` form, as
+    the official client does); refuses anything else with :class:`InvalidIdError`.
+
+    :param value: the reference given by the user
+    :param what: what it is, for the message, e.g. ``"Apify dataset id"``
+    :param kind: the resource's name in the usage hint, e.g. ``"dataset"``
+    """
     if not isinstance(value, str):
-        raise InvalidIdError(f"Invalid Apify actor id: expected a string, got {type(value).__name__}.")
+        raise InvalidIdError(f"Invalid {what}: expected a string, got {type(value).__name__}.")
     if len(value) > MAX_ACTOR_ID_LENGTH:
         raise InvalidIdError(
-            f"Invalid Apify actor id {_show(value)}: it is {len(value)} characters long "
+            f"Invalid {what} {_show(value)}: it is {len(value)} characters long "
             f"(at most {MAX_ACTOR_ID_LENGTH})."
         )
+    an = "an" if kind[:1] in "aeiou" else "a"
     candidate = value
     if value.count("/") == 1 and "~" not in value:
         owner, _, name = value.partition("/")
@@ -97,13 +111,13 @@ def normalize_actor_id(value: Any) -> str:
             candidate = f"{owner}~{name}"
     problem = _problem(candidate)
     if problem is None and candidate.count("~") > 1:
-        problem = "it has more than one '~' (use 'username~actor-name' or an actor id)"
+        problem = f"it has more than one '~' (use 'username~{kind}-name' or {an} {kind} id)"
     if problem is None and candidate.endswith("~"):
-        problem = "the actor name after '~' is empty"
+        problem = f"the {kind} name after '~' is empty"
     if problem:
         raise InvalidIdError(
-            f"Invalid Apify actor id {_show(value)}: {problem}. "
-            "Use an actor id or 'username~actor-name' / 'username/actor-name'."
+            f"Invalid {what} {_show(value)}: {problem}. "
+            f"Use {an} {kind} id or 'username~{kind}-name' / 'username/{kind}-name'."
         )
     return candidate
 
@@ -169,3 +183,46 @@ def validate_positive_number(value: Any, what: str) -> float:
     if not (math.isfinite(number) and number > 0):
         raise InvalidArgumentError(f"Invalid {what}: expected a positive number, got {show_value(value)}.")
     return number
+
+
+MAX_RECORD_KEY_LENGTH = 256
+_RECORD_KEY = re.compile(r"[A-Za-z0-9!\-_.'()]+")
+
+
+def validate_record_key(value: Any) -> str:
+    """Return ``value`` if it is a valid key-value store key, else raise :class:`InvalidArgumentError`.
+
+    Apify's rule (docs, *Key-value store*): at most 256 characters from ``a-zA-Z0-9!-_.'()``.
+    """
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"Invalid record key: expected a string, got {type(value).__name__}.")
+    if not value or len(value) > MAX_RECORD_KEY_LENGTH:
+        raise InvalidArgumentError(
+            f"Invalid record key {_show(value)}: it must be 1 to {MAX_RECORD_KEY_LENGTH} characters long."
+        )
+    if not _RECORD_KEY.fullmatch(value):
+        raise InvalidArgumentError(
+            f"Invalid record key {_show(value)}: use only letters, digits and the characters ! - _ . ' ( )."
+        )
+    return value
+
+
+def validate_field_names(value: Any, what: str) -> list[str] | None:
+    """Return a list of item field names (``fields``, ``omit``), ``None`` unchanged; refuse anything else.
+
+    A name must be a non-empty string without ``,`` (the API joins the list with commas) or whitespace
+    at either end. A bare string is refused too: ``fields="a,b"`` is almost always a mistake for
+    ``["a", "b"]``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise InvalidArgumentError(f"Invalid {what}: expected a list of field names, got {show_value(value)}.")
+    names = list(value)
+    bad = [n for n in names if not isinstance(n, str) or not n or "," in n or n.strip() != n]
+    if bad or not names:
+        raise InvalidArgumentError(
+            f"Invalid {what}: {show_value(bad[0]) if bad else 'the list is empty'}; "
+            "each field name must be a non-empty string without commas."
+        )
+    return names

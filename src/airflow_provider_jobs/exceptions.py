@@ -22,6 +22,11 @@ Every error the provider raises belongs to one family rooted at :class:`JobsErro
           └── StartOutcomeUnknownError     a start whose request may have reached the server failed:
                                            the job may have been created, so it was not retried
 
+A start refused because the account is at its memory or concurrent-runs limit
+(``actor-memory-limit-exceeded``, ``concurrent-runs-limit-exceeded``; 402 or 400 depending on the
+endpoint) is a :class:`PaymentRequiredError` whose :attr:`JobsApiError.is_capacity_refusal` is true:
+unlike a missing payment, it passes once other runs finish, so a caller may wait and start again.
+
 ``InvalidInputError`` is the old name of :class:`RequestRejectedError`: importing it still works,
 with a ``DeprecationWarning``, for one release.
 
@@ -36,6 +41,7 @@ import warnings
 from typing import Any
 
 __all__ = [
+    "CAPACITY_ERROR_TYPES",
     "AuthError",
     "ConflictError",
     "InvalidArgumentError",
@@ -142,6 +148,10 @@ class JobFailedError(JobsError):
         self.console_url = console_url
 
 
+CAPACITY_ERROR_TYPES = frozenset({"actor-memory-limit-exceeded", "concurrent-runs-limit-exceeded"})
+"""Apify error types of a start refused for lack of capacity, which frees up as other runs end."""
+
+
 class JobsApiError(JobsError):
     """A request to a remote API failed.
 
@@ -184,6 +194,12 @@ class JobsApiError(JobsError):
         self.path = path
         self.attempts = attempts
         self.retry_after = retry_after
+
+    @property
+    def is_capacity_refusal(self) -> bool:
+        """True when the account is at its memory or concurrent-runs limit: wait for other runs to
+        finish, then start again (the error types in :data:`CAPACITY_ERROR_TYPES`)."""
+        return self.error_type in CAPACITY_ERROR_TYPES
 
 
 class AuthError(JobsApiError):

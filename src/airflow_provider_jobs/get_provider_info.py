@@ -86,6 +86,13 @@ def get_provider_info() -> dict[str, Any]:
         "operators": _modules("operators"),
         "sensors": _modules("sensors"),
         "triggers": _modules("triggers"),
+        "transfers": [
+            {
+                "source-integration-name": _INTEGRATION_APIFY,
+                "target-integration-name": "Common IO",  # Airflow's object storage (ObjectStoragePath)
+                "python-module": f"{_PKG}.transfers.apify",
+            },
+        ],
         "notifications": [
             f"{_PKG}.notifications.apify.ApifyAbortRunNotifier",
             f"{_PKG}.notifications.apify.ApifyAbortBuildNotifier",

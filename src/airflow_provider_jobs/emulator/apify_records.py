@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from airflow_provider_jobs.emulator._util import apify_id, iso_ms, short_token
+from airflow_provider_jobs.emulator.errors import EmulatedApiError
 from airflow_provider_jobs.emulator.refs import ActorRef
 from airflow_provider_jobs.emulator.timelines import (
     APIFY_TERMINAL,
@@ -69,11 +70,18 @@ class RunOptions:
 
 @dataclass
 class ApifyUser:
-    """An Apify account reachable through one or more API tokens."""
+    """An Apify account reachable through one or more API tokens.
+
+    ``max_concurrent_runs`` and ``max_memory_mbytes`` (``None``: unlimited) make run starts that
+    would exceed them fail with ``refusal_status`` (see :func:`capacity_refusal`).
+    """
 
     id: str
     username: str
     created_at: datetime
+    max_concurrent_runs: int | None = None
+    max_memory_mbytes: int | None = None
+    refusal_status: int = 402
 
     def to_json(self) -> dict[str, Any]:
         """Render ``UserPrivateInfo`` as ``GET /v2/users/me`` returns it."""
@@ -102,8 +110,8 @@ class ApifyUser:
                 "monthlyBasePriceUsd": 0,
                 "monthlyUsageCreditsUsd": 5,
                 "enabledPlatformFeatures": list(_FEATURES[:5]),
-                "maxActorMemoryGbytes": 8,
-                "maxConcurrentActorRuns": 25,
+                "maxActorMemoryGbytes": (self.max_memory_mbytes or 8192) / 1024,
+                "maxConcurrentActorRuns": self.max_concurrent_runs or 25,
                 "availableProxyGroups": {"BUYPROXIES94952": 5},
                 "tier": "FREE",
             },
@@ -157,6 +165,8 @@ class JobRecord:
     version: str = "0.0"
     tag: str | None = "latest"
     webhooks: list[Any] = field(default_factory=list)
+    restart_on_error: bool | None = None
+    task_id: str | None = None
     storage_ids: dict[str, str] = field(default_factory=dict)
     container_host: str = field(default_factory=short_token)
     seq: int = 0
@@ -170,7 +180,7 @@ class JobRecord:
         end = terminal_phase(self.phases, APIFY_TERMINAL)
         return end.at if end.at <= now else None
 
-    def _running_fraction(self, now: float, scale: float) -> float:
+    def running_fraction(self, now: float, scale: float) -> float:
         """Return how much of the scripted running time has elapsed by ``now`` (0..1)."""
         started = phase_start(self.phases, "RUNNING")
         if started is None or started > now:
@@ -208,7 +218,7 @@ class JobRecord:
         """Return ``(computeUnits, usageTotalUsd)`` at ``now``."""
         memory_gb = float(self.options.get("memoryMbytes", 4096)) / 1024
         compute_units = round(runtime_secs * memory_gb / 3600, 6)
-        total = round(self.timeline.usage_total_usd * self._running_fraction(now, scale), 6)
+        total = round(self.timeline.usage_total_usd * self.running_fraction(now, scale), 6)
         return compute_units, total
 
     def _times(self, now: float, wall: WallFn) -> tuple[str, str | None, float]:
@@ -226,12 +236,12 @@ class JobRecord:
         started_at, finished_at, runtime = self._times(now, wall)
         compute_units, total_usd = self._usage(now, scale, runtime)
         active = status in {"RUNNING", "TIMING-OUT", "ABORTING"}
-        fraction = self._running_fraction(now, scale)
+        fraction = self.running_fraction(now, scale)
         data: dict[str, Any] = {
             "id": self.id,
             "actId": self.actor.id,
             "userId": self.user.id,
-            "actorTaskId": None,
+            "actorTaskId": self.task_id,
             "startedAt": started_at,
             "finishedAt": finished_at,
             "status": status,
@@ -349,3 +359,27 @@ class JobRecord:
 def new_storage_ids() -> dict[str, str]:
     """Return fresh default dataset, key-value store and request queue ids for a run."""
     return {"dataset": apify_id(), "keyValueStore": apify_id(), "requestQueue": apify_id()}
+
+
+def capacity_refusal(user: ApifyUser, active: list[JobRecord], memory_mbytes: int) -> EmulatedApiError | None:
+    """Return the error a run start gets when ``user``'s limits leave no room, else ``None``.
+
+    :param active: the user's runs that are not terminal yet.
+    :param memory_mbytes: memory of the run being started.
+    """
+    if user.max_concurrent_runs is not None and len(active) >= user.max_concurrent_runs:
+        return EmulatedApiError(
+            user.refusal_status,
+            "concurrent-runs-limit-exceeded",
+            f"By launching this job you will exceed the maximum number of concurrent runs of your "
+            f"account ({user.max_concurrent_runs}). Upgrade your plan or abort some of your runs.",
+        )
+    used = sum(int(job.options.get("memoryMbytes", 0)) for job in active)
+    if user.max_memory_mbytes is not None and used + memory_mbytes > user.max_memory_mbytes:
+        return EmulatedApiError(
+            user.refusal_status,
+            "actor-memory-limit-exceeded",
+            f"By launching this job you will exceed the memory limit of {user.max_memory_mbytes}MB for all "
+            f"your Actor runs and builds (currently used: {used}MB, requested: {memory_mbytes}MB).",
+        )
+    return None

@@ -33,6 +33,15 @@ _MANUAL_CLOCK_TICK = 0.02
 _WAKE_MARGIN = 0.0005
 """Sleep a hair past a scheduled end, so one wake-up finds the job terminal."""
 _VERSION = re.compile(r"^\d{1,2}\.\d{1,2}$")
+WEBHOOK_EVENT_TYPES = frozenset(
+    [f"ACTOR.BUILD.{event}" for event in ("ABORTED", "CREATED", "FAILED", "SUCCEEDED", "TIMED_OUT")]
+    + [
+        f"ACTOR.RUN.{event}"
+        for event in ("ABORTED", "CREATED", "FAILED", "RESURRECTED", "SUCCEEDED", "TIMED_OUT")
+    ]
+    + ["TEST"]
+)
+"""The ``WebhookEventType`` values of the spec."""
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
 
@@ -159,7 +168,8 @@ async def _wait_and_render(ctx: RequestContext, job: JobRecord, *, with_usage: b
     return apify.render(job, with_usage=with_usage)
 
 
-def _run_input(ctx: RequestContext) -> Any:
+def run_input_of(ctx: RequestContext) -> Any:
+    """Return the run input a start's body carries (``None`` without one)."""
     content_type = ctx.headers.get("content-type", "").split(";")[0].strip().lower()
     if not ctx.body:
         return None
@@ -181,6 +191,16 @@ def _webhooks(ctx: RequestContext) -> list[Any]:
         raise _invalid('Invalid value of parameter "webhooks": not a base64-encoded JSON array') from None
     if not isinstance(value, list):
         raise _invalid('Invalid value of parameter "webhooks": not a JSON array')
+    for webhook in value:
+        if not isinstance(webhook, dict):
+            raise _invalid('Invalid value of parameter "webhooks": each webhook must be a JSON object')
+        events, url = webhook.get("eventTypes"), webhook.get("requestUrl")
+        if not isinstance(events, list) or not events or not set(events) <= WEBHOOK_EVENT_TYPES:
+            raise _invalid(
+                f'Invalid webhook: "eventTypes" must be a non-empty array of event types, got {events!r}'
+            )
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise _invalid(f'Invalid webhook: "requestUrl" must be an http(s) URL, got {url!r}')
     return value
 
 
@@ -189,16 +209,15 @@ def _origin(ctx: RequestContext) -> dict[str, str]:
     return {"client_ip": ctx.client_ip, "user_agent": ctx.headers.get("user-agent", "")}
 
 
-async def _created(ctx: RequestContext, job: JobRecord) -> Response:
+async def created(ctx: RequestContext, job: JobRecord, location: str | None = None) -> Response:
     """Answer a start: 201, the job (after any ``waitForFinish``) and its ``Location``."""
-    location = f"{ctx.base_url}/v2/actors/{job.actor.id}/{job.kind}s/{job.id}"
+    location = location or f"{ctx.base_url}/v2/actors/{job.actor.id}/{job.kind}s/{job.id}"
     data = await _wait_and_render(ctx, job)
     return JSONResponse({"data": data}, status_code=201, headers={"Location": location})
 
 
-async def start_run(ctx: RequestContext) -> Response:
-    """``POST /v2/actors/{actorId}/runs``: start a run (201 with ``Location``)."""
-    user = require_user(ctx)
+def run_options(ctx: RequestContext) -> RunOptions:
+    """Parse the options of a run start from the query string (``None`` where not given)."""
     memory = number_param(ctx, "memory", integer=True, minimum=128)
     if memory is not None and (memory > 32768 or int(memory) & (int(memory) - 1)):
         raise _invalid(
@@ -214,17 +233,28 @@ async def start_run(ctx: RequestContext) -> Response:
         max_total_charge_usd=number_param(ctx, "maxTotalChargeUsd"),
         restart_on_error=bool_param(ctx, "restartOnError"),
     )
-    run_input, webhooks = _run_input(ctx), _webhooks(ctx)
-    job = ctx.emulator.apify.new_run(
-        _actor(ctx, user),
-        user,
-        options,
-        run_input=run_input,
-        input_body_len=len(ctx.body),
-        webhooks=webhooks,
+    return options
+
+
+def start_fields(ctx: RequestContext, options: RunOptions) -> dict[str, Any]:
+    """Return the run fields a start request sets besides options and input."""
+    return {
+        "input_body_len": len(ctx.body),
+        "webhooks": _webhooks(ctx),
+        "restart_on_error": options.restart_on_error,
         **_origin(ctx),
+    }
+
+
+async def start_run(ctx: RequestContext) -> Response:
+    """``POST /v2/actors/{actorId}/runs``: start a run (201 with ``Location``)."""
+    user = require_user(ctx)
+    options, run_input = run_options(ctx), run_input_of(ctx)
+    actor = _actor(ctx, user)
+    job = ctx.emulator.apify.new_run(
+        actor, user, options, enforce_limits=True, run_input=run_input, **start_fields(ctx, options)
     )
-    return await _created(ctx, job)
+    return await created(ctx, job)
 
 
 async def list_runs(ctx: RequestContext) -> Response:
@@ -301,7 +331,7 @@ async def start_build(ctx: RequestContext) -> Response:
         beta_packages=bool(beta),
         **_origin(ctx),
     )
-    return await _created(ctx, job)
+    return await created(ctx, job)
 
 
 async def users_me(ctx: RequestContext) -> Response:

@@ -21,6 +21,7 @@ from airflow_provider_jobs.emulator.apify_records import (
     JobKind,
     JobRecord,
     RunOptions,
+    capacity_refusal,
     new_storage_ids,
 )
 from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
@@ -198,15 +199,25 @@ class ApifyState:
         options: RunOptions,
         *,
         status: str | None = None,
+        enforce_limits: bool = False,
         **fields: Any,
     ) -> JobRecord:
         """Start a run of ``actor`` (or create one already in ``status``).
 
+        :param enforce_limits: refuse the start when the user's account limits leave no room
+            (starts through the API do; runs created by the Python API never are refused).
         :param fields: :class:`~airflow_provider_jobs.emulator.apify_records.JobRecord` fields
-            (``run_input``, ``input_body_len``, ``webhooks``, ``client_ip``, ``user_agent``).
+            (``run_input``, ``input_body_len``, ``webhooks``, ``restart_on_error``, ``task_id``,
+            ``client_ip``, ``user_agent``).
+        :raises EmulatedApiError: the user's account limits refuse the start.
         """
         run_options = options.to_json(actor)
         with self.lock:
+            if enforce_limits:
+                active = [job for job in self.runs.values() if job.user is user and not self.is_terminal(job)]
+                refusal = capacity_refusal(user, active, int(run_options["memoryMbytes"]))
+                if refusal is not None:
+                    raise refusal
             build = self.latest_build(actor, run_options["build"])
             job = JobRecord("run", actor, user, actor.run_timeline, options=run_options, **fields)
             job.build_id, job.build_number, job.storage_ids = build.id, build.build_number, new_storage_ids()

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from airflow_provider_jobs.emulator import apify_routes, control, faults, template_routes
+from airflow_provider_jobs.emulator import apify_data_routes, apify_routes, control, faults, template_routes
 from airflow_provider_jobs.emulator._util import iso_ms, request_id
 from airflow_provider_jobs.emulator.emulator import Emulator
 from airflow_provider_jobs.emulator.errors import EmulatedApiError, error_body
@@ -114,7 +114,7 @@ class EmulatorApp:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        self.router = Router(apify_routes.routes() + template_routes.routes())
+        self.router = Router(apify_routes.routes() + apify_data_routes.routes() + template_routes.routes())
         self.control_router = Router(control.routes())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

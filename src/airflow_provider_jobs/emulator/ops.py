@@ -28,6 +28,8 @@ from urllib.parse import quote
 from pydantic import TypeAdapter
 
 from airflow_provider_jobs.emulator.apify_state import ApifyState
+from airflow_provider_jobs.emulator.apify_storage import ApifyStorage
+from airflow_provider_jobs.emulator.apify_tasks import ApifyTasks
 from airflow_provider_jobs.emulator.faults import FaultRegistry
 from airflow_provider_jobs.emulator.journal import Journal, JournalEntry
 from airflow_provider_jobs.emulator.refs import record_key
@@ -230,6 +232,22 @@ class EmulatorApi:
     abort_run = Operation(ApifyState.abort_run, "POST", "/runs/{run_id}/abort", on="apify")
     get_build = Operation(ApifyState.get_build, "GET", "/builds/{build_id}", on="apify")
     abort_build = Operation(ApifyState.abort_build, "POST", "/builds/{build_id}/abort", on="apify")
+    create_dataset = Operation(ApifyStorage.create_dataset, "POST", "/datasets", on="apify_storage", key="id")
+    push_items = Operation(ApifyStorage.push_items, "POST", "/datasets/{dataset_id}/items", on="apify_storage",
+                           key="total")
+    dataset_items = Operation(ApifyStorage.dataset_items, "GET", "/datasets/{dataset_id}/items",
+                              on="apify_storage")
+    put_record = Operation(ApifyStorage.put_record, "POST", "/key-value-stores/{store_id}/records/{record_key}",
+                           on="apify_storage", reply=lambda emulator, args, _: {"stored": True})
+    get_record = Operation(ApifyStorage.get_record, "GET", "/key-value-stores/{store_id}/records/{record_key}",
+                           on="apify_storage")
+    seed_task = Operation(ApifyTasks.seed_task, "POST", "/tasks", on="apify_tasks")
+    get_task = Operation(ApifyTasks.get_task, "GET", "/tasks/{task_id}", on="apify_tasks")
+    set_account_limits = Operation(ApifyTasks.set_account_limits, "POST", "/account-limits", on="apify_tasks",
+                                   reply=lambda emulator, args, _: {"limits": args})
+    run_start_options = Operation(ApifyTasks.run_start_options, "GET", "/runs/{run_id}/start-options",
+                                  on="apify_tasks")
+    log_of = Operation(ApifyStorage.log_of, "GET", "/logs/{job_id}", on="apify_storage", key="log")
     # -- templates ----------------------------------------------------------------------------
     seed_template = Operation(TemplateState.seed_template, "POST", "/templates", on="templates")
     template_builds = Operation(TemplateState.template_builds, "GET", "/template-builds", on="templates")

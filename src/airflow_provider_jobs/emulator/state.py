@@ -7,6 +7,8 @@ from typing import Any
 
 from airflow_provider_jobs.emulator._util import Clock, RealClock, Runtime
 from airflow_provider_jobs.emulator.apify_state import ApifyState
+from airflow_provider_jobs.emulator.apify_storage import ApifyStorage
+from airflow_provider_jobs.emulator.apify_tasks import ApifyTasks
 from airflow_provider_jobs.emulator.demo import seed_demo_data
 from airflow_provider_jobs.emulator.faults import FaultRegistry
 from airflow_provider_jobs.emulator.journal import Journal
@@ -47,6 +49,8 @@ class EmulatorState:
             raise ValueError("time_scale must be positive")
         runtime = Runtime(self._clock, time_scale)
         self.apify = ApifyState(runtime)
+        self.apify_storage = ApifyStorage(self.apify)
+        self.apify_tasks = ApifyTasks(self.apify)
         self.templates = TemplateState(runtime)
         for token in apify_tokens:
             self.apify.add_token(token)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,6 +45,14 @@ class Timeline(BaseModel):
     :param exit_code: final ``exitCode``; 0 for ``SUCCEEDED`` and 1 for ``FAILED`` when ``None``.
     :param usage_total_usd: ``usageTotalUsd`` of a job that ran to its end; partial runs are
         charged in proportion to the time they ran.
+    :param items: items a run writes to its default dataset, spread evenly over its running
+        time (a run that stops early keeps the ones written so far). They are generated from
+        their index when read, so a million of them cost no memory.
+    :param item_bytes: pad each generated item's JSON to about this many bytes (0: no padding).
+    :param output: JSON value of the ``OUTPUT`` record of a run's default key-value store,
+        present once the run has ``SUCCEEDED`` (none when ``None``).
+    :param log_lines: progress lines the job's log gets while it is ``RUNNING`` (besides the
+        lines of each status change).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -58,6 +66,10 @@ class Timeline(BaseModel):
     running_message: str | None = "Actor is running"
     exit_code: int | None = None
     usage_total_usd: float = Field(default=0.0042, ge=0)
+    items: int = Field(default=0, ge=0)
+    item_bytes: int = Field(default=0, ge=0)
+    output: Any = None
+    log_lines: int = Field(default=3, ge=0)
 
 
 class TemplateTimeline(BaseModel):

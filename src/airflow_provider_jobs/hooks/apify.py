@@ -1,25 +1,41 @@
-"""Hook for the Apify API v2: actor runs and builds (start, get, wait, abort, list)."""
+"""Hook for the Apify API v2: actor runs and builds (start, get, wait, abort, list), actor task runs,
+dataset items, key-value records and logs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from airflow_provider_jobs._call import Call
-from airflow_provider_jobs._connection import ErrorBody, ServiceInfo, plain_error_body
+from airflow_provider_jobs._connection import ServiceInfo
 from airflow_provider_jobs._retry import Idempotency
-from airflow_provider_jobs._validation import (
-    normalize_actor_id,
-    show_value,
-    validate_count,
-    validate_flag,
-    validate_job_id,
-    validate_positive_number,
-    validate_wait_seconds,
-)
+from airflow_provider_jobs._validation import normalize_actor_id, show_value, validate_job_id
 from airflow_provider_jobs.exceptions import AuthError, InvalidArgumentError
-from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body, model_operation
+from airflow_provider_jobs.hooks._apify_service import (
+    ACTOR_BUILDS_PATH,
+    ACTOR_ID,
+    ACTOR_RUNS_PATH,
+    APIFY_DEFAULT_BASE_URL,
+    APIFY_SERVICE,
+    BUILD_ABORT_PATH,
+    BUILD_ID,
+    BUILD_PATH,
+    JOB_FINISHED,
+    RUN_ABORT_PATH,
+    RUN_ID,
+    RUN_PATH,
+    USER_ME_PATH,
+    count,
+    data_op,
+    flag,
+    long_poll_seconds,
+    seg,
+    start_params,
+    wait_seconds,
+)
+from airflow_provider_jobs.hooks._apify_storage import ApifyStorageOperations
+from airflow_provider_jobs.hooks._apify_tasks import ApifyTaskOperations
+from airflow_provider_jobs.hooks._base import Operation, json_body
 from airflow_provider_jobs.hooks._forms import with_connection_form
 from airflow_provider_jobs.models.apify import (
     DEFAULT_CONSOLE_URL,
@@ -30,74 +46,13 @@ from airflow_provider_jobs.models.apify import (
     ApifyUser,
 )
 
-APIFY_DEFAULT_BASE_URL = "https://api.apify.com"
-
-# Endpoint catalogue (current /v2/actors/ prefix; /v2/acts/ is the deprecated alias).
-RUN_PATH = "/v2/actor-runs/{run_id}"
-RUN_ABORT_PATH = "/v2/actor-runs/{run_id}/abort"
-ACTOR_RUNS_PATH = "/v2/actors/{actor_id}/runs"
-BUILD_PATH = "/v2/actor-builds/{build_id}"
-BUILD_ABORT_PATH = "/v2/actor-builds/{build_id}/abort"
-ACTOR_BUILDS_PATH = "/v2/actors/{actor_id}/builds"
-USER_ME_PATH = "/v2/users/me"
-
-MAX_WAIT_FOR_FINISH = 60
-"""The server clamps ``waitForFinish`` to 60 s."""
-LONG_POLL_PARAM = "waitForFinish"
-JOB_FINISHED = "job-finished"
-"""Error type some deployments answer an abort of a finished job with (403)."""
-
-RUN_ID, BUILD_ID, ACTOR_ID = "Apify run id", "Apify build id", "Apify actor id"
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="~")
-
-
-def _flag(value: Any, what: str) -> str:
-    return "true" if validate_flag(value, what) else "false"
-
-
-def _count(value: Any, what: str, *, minimum: int = 1) -> str:
-    return str(validate_count(value, what, minimum=minimum))
-
-
-def _wait(value: Any) -> float | None:
-    seconds = validate_wait_seconds(value, "wait_for_finish")
-    return None if not seconds else min(float(MAX_WAIT_FOR_FINISH), seconds)
-
-
-def long_poll_seconds(budget: float | None) -> int:
-    """Seconds to ask the server to hold a GET open: the budget left, at most 60."""
-    return MAX_WAIT_FOR_FINISH if budget is None else max(0, min(MAX_WAIT_FOR_FINISH, int(budget)))
-
-
-def _op(model: type[Any], conn_id: str, call: Call) -> Operation[Any]:
-    return model_operation(model, call, conn_id, "data")
-
-
-def _read_error(body: Mapping[str, Any]) -> ErrorBody:
-    """Apify's error body ``{"error": {"type", "message"}}`` (anything else read as a plain body)."""
-    error = body.get("error")
-    return ErrorBody(error.get("type"), error.get("message")) if isinstance(error, dict) else plain_error_body(body)
-
-
-def _created_id(body: Any) -> Any:
-    """A started run or build in ``{"data": {"id": ...}}``."""
-    data = body.get("data") if isinstance(body, dict) else None
-    return data.get("id") if isinstance(data, dict) else None
-
-
-APIFY_SERVICE = ServiceInfo(
-    label="Apify", conn_type="apify", default_base_url=APIFY_DEFAULT_BASE_URL,
-    token_hint="Apify Console > Settings > API & Integrations",
-    long_poll_param=LONG_POLL_PARAM, created_id=_created_id, read_error=_read_error,
-)
-"""The Apify API as the HTTP core sees it: where errors, new ids and the long poll are."""
-
+# Re-exported: the service description and endpoint catalogue live in ._apify_service.
+__all__ = ["ACTOR_BUILDS_PATH", "ACTOR_RUNS_PATH", "APIFY_DEFAULT_BASE_URL", "APIFY_SERVICE", "BUILD_ABORT_PATH",
+           "BUILD_ID", "BUILD_PATH", "RUN_ABORT_PATH", "RUN_ID", "RUN_PATH", "USER_ME_PATH", "ApifyHook",
+           "long_poll_seconds"]
 
 @with_connection_form
-class ApifyHook(JobsHook):
+class ApifyHook(ApifyTaskOperations, ApifyStorageOperations):
     """Talk to the Apify API v2 through the connection ``apify_conn_id``.
 
     The connection's password is the API token; ``host`` defaults to ``https://api.apify.com``.
@@ -128,36 +83,27 @@ class ApifyHook(JobsHook):
     # --------------------------------------------------------- request building
     def _get_run_op(self, run_id: str, wait_for_finish: Any = None) -> Operation[ApifyRun]:
         run_id = validate_job_id(run_id, RUN_ID)
-        wait = _wait(wait_for_finish)
-        return _op(ApifyRun, self.conn_id, Call(
-            "GET", RUN_PATH.format(run_id=_seg(run_id)), f"Get of Apify run {run_id}", RUN_ID,
+        wait = wait_seconds(wait_for_finish)
+        return data_op(ApifyRun, self.conn_id, Call(
+            "GET", RUN_PATH.format(run_id=seg(run_id)), f"Get of Apify run {run_id}", RUN_ID,
             job_id=run_id, long_poll=wait,
         ))
 
     def _abort_run_op(self, run_id: str, gracefully: Any = False) -> Operation[ApifyRun]:
         run_id = validate_job_id(run_id, RUN_ID)
-        params = {"gracefully": "true"} if _flag(gracefully, "gracefully") == "true" else None
-        return _op(ApifyRun, self.conn_id, Call(
-            "POST", RUN_ABORT_PATH.format(run_id=_seg(run_id)), f"Abort of Apify run {run_id}", RUN_ID,
+        params = {"gracefully": "true"} if flag(gracefully, "gracefully") == "true" else None
+        return data_op(ApifyRun, self.conn_id, Call(
+            "POST", RUN_ABORT_PATH.format(run_id=seg(run_id)), f"Abort of Apify run {run_id}", RUN_ID,
             params=params, job_id=run_id,
         ))
 
     def _start_run_op(self, actor_id: str, run_input: Any, **opts: Any) -> Operation[ApifyRun]:
         actor = normalize_actor_id(actor_id)
         body = json_body({} if run_input is None else run_input, "run_input")
-        params: dict[str, str] = {}
-        if opts.get("build") is not None:
-            params["build"] = validate_job_id(opts["build"], "Apify build tag or number")
-        for key, param in (("timeout_secs", "timeout"), ("memory_mbytes", "memory"), ("max_items", "maxItems")):
-            if opts.get(key) is not None:
-                params[param] = _count(opts[key], key)
-        charge = opts.get("max_total_charge_usd")
-        if charge is not None:
-            params["maxTotalChargeUsd"] = repr(validate_positive_number(charge, "max_total_charge_usd"))
-        return _op(ApifyRun, self.conn_id, Call(
-            "POST", ACTOR_RUNS_PATH.format(actor_id=_seg(actor)), f"Start of a run of Apify actor {actor}",
-            ACTOR_ID, params=params or None, json=body, idempotency=Idempotency.CREATE,
-            long_poll=_wait(opts.get("wait_for_finish")),
+        return data_op(ApifyRun, self.conn_id, Call(
+            "POST", ACTOR_RUNS_PATH.format(actor_id=seg(actor)), f"Start of a run of Apify actor {actor}",
+            ACTOR_ID, params=start_params(opts) or None, json=body, idempotency=Idempotency.CREATE,
+            long_poll=wait_seconds(opts.get("wait_for_finish")),
         ))
 
     def _list_runs_op(
@@ -165,8 +111,8 @@ class ApifyHook(JobsHook):
         desc: bool = True,
     ) -> Operation[ApifyRunList]:
         actor = normalize_actor_id(actor_id)
-        params = {"offset": _count(offset, "offset", minimum=0), "limit": _count(limit, "limit"),
-                  "desc": _flag(desc, "desc")}
+        params = {"offset": count(offset, "offset", minimum=0), "limit": count(limit, "limit"),
+                  "desc": flag(desc, "desc")}
         if status is not None:
             statuses = [status] if isinstance(status, str) else list(status)
             known = [m.value for m in ApifyJobStatus]
@@ -176,23 +122,23 @@ class ApifyHook(JobsHook):
                     f"Invalid run status filter {show_value(bad or statuses)}: use some of {known}."
                 )
             params["status"] = ",".join(str(s) for s in statuses)
-        return _op(ApifyRunList, self.conn_id, Call(
-            "GET", ACTOR_RUNS_PATH.format(actor_id=_seg(actor)), f"Listing runs of Apify actor {actor}",
+        return data_op(ApifyRunList, self.conn_id, Call(
+            "GET", ACTOR_RUNS_PATH.format(actor_id=seg(actor)), f"Listing runs of Apify actor {actor}",
             ACTOR_ID, params=params,
         ))
 
     def _get_build_op(self, build_id: str, wait_for_finish: Any = None) -> Operation[ApifyBuild]:
         build_id = validate_job_id(build_id, BUILD_ID)
-        wait = _wait(wait_for_finish)
-        return _op(ApifyBuild, self.conn_id, Call(
-            "GET", BUILD_PATH.format(build_id=_seg(build_id)), f"Get of Apify build {build_id}", BUILD_ID,
+        wait = wait_seconds(wait_for_finish)
+        return data_op(ApifyBuild, self.conn_id, Call(
+            "GET", BUILD_PATH.format(build_id=seg(build_id)), f"Get of Apify build {build_id}", BUILD_ID,
             job_id=build_id, long_poll=wait,
         ))
 
     def _abort_build_op(self, build_id: str) -> Operation[ApifyBuild]:
         build_id = validate_job_id(build_id, BUILD_ID)
-        return _op(ApifyBuild, self.conn_id, Call(
-            "POST", BUILD_ABORT_PATH.format(build_id=_seg(build_id)), f"Abort of Apify build {build_id}",
+        return data_op(ApifyBuild, self.conn_id, Call(
+            "POST", BUILD_ABORT_PATH.format(build_id=seg(build_id)), f"Abort of Apify build {build_id}",
             BUILD_ID, job_id=build_id,
         ))
 
@@ -203,14 +149,15 @@ class ApifyHook(JobsHook):
             params["tag"] = validate_job_id(opts["tag"], "Apify build tag")
         for key, param in (("use_cache", "useCache"), ("beta_packages", "betaPackages")):
             if opts.get(key) is not None:
-                params[param] = _flag(opts[key], key)
-        return _op(ApifyBuild, self.conn_id, Call(
-            "POST", ACTOR_BUILDS_PATH.format(actor_id=_seg(actor)), f"Start of a build of Apify actor {actor}",
-            ACTOR_ID, params=params, idempotency=Idempotency.CREATE, long_poll=_wait(opts.get("wait_for_finish")),
+                params[param] = flag(opts[key], key)
+        return data_op(ApifyBuild, self.conn_id, Call(
+            "POST", ACTOR_BUILDS_PATH.format(actor_id=seg(actor)), f"Start of a build of Apify actor {actor}",
+            ACTOR_ID, params=params, idempotency=Idempotency.CREATE,
+            long_poll=wait_seconds(opts.get("wait_for_finish")),
         ))
 
     def _user_op(self) -> Operation[ApifyUser]:
-        return _op(ApifyUser, self.conn_id, Call("GET", USER_ME_PATH, "Get of the Apify user", "API token"))
+        return data_op(ApifyUser, self.conn_id, Call("GET", USER_ME_PATH, "Get of the Apify user", "API token"))
 
     # ------------------------------------------------------------------- runs
     def get_run(self, run_id: str, wait_for_finish: float | None = None) -> ApifyRun:
@@ -247,6 +194,8 @@ class ApifyHook(JobsHook):
         wait_for_finish: float | None = None,
         max_items: int | None = None,
         max_total_charge_usd: float | None = None,
+        restart_on_error: bool | None = None,
+        webhooks: list[dict[str, Any]] | None = None,
     ) -> ApifyRun:
         """Start a run of an actor (``POST /v2/actors/{actorId}/runs``).
 
@@ -262,10 +211,16 @@ class ApifyHook(JobsHook):
         :param wait_for_finish: seconds (max 60) to hold the request open for the run to finish
         :param max_items: cap of charged dataset items (pay-per-result actors)
         :param max_total_charge_usd: cap of the run's cost (pay-per-event actors)
+        :param restart_on_error: restart the run's process whenever it fails
+        :param webhooks: ad-hoc webhooks for this run, dicts in the API's shape
+            (``{"eventTypes": ["ACTOR.RUN.FAILED"], "requestUrl": "https://..."}``), sent base64-encoded
+        :raises JobsApiError: with ``is_capacity_refusal`` set when the account is at its memory or
+            concurrent-runs limit (wait for other runs to finish, then start again)
         """
         return self._run(self._start_run_op(
             actor_id, run_input, build=build, timeout_secs=timeout_secs, memory_mbytes=memory_mbytes,
             wait_for_finish=wait_for_finish, max_items=max_items, max_total_charge_usd=max_total_charge_usd,
+            restart_on_error=restart_on_error, webhooks=webhooks,
         ))
 
     def list_runs(
@@ -388,11 +343,14 @@ class ApifyHook(JobsHook):
         wait_for_finish: float | None = None,
         max_items: int | None = None,
         max_total_charge_usd: float | None = None,
+        restart_on_error: bool | None = None,
+        webhooks: list[dict[str, Any]] | None = None,
     ) -> ApifyRun:
         """Async twin of :meth:`start_run`."""
         return await self._arun(self._start_run_op(
             actor_id, run_input, build=build, timeout_secs=timeout_secs, memory_mbytes=memory_mbytes,
             wait_for_finish=wait_for_finish, max_items=max_items, max_total_charge_usd=max_total_charge_usd,
+            restart_on_error=restart_on_error, webhooks=webhooks,
         ))
 
     async def alist_runs(

@@ -1,0 +1,257 @@
+"""Handlers of the emulated Apify API v2 for results: dataset items, key-value records, logs and
+actor tasks (their runs start like actor runs, see :mod:`~airflow_provider_jobs.emulator.apify_tasks`).
+
+Dataset items come as ``json`` (default), ``jsonl`` or ``csv``; the other formats of the API
+(``html``, ``xlsx``, ``xml``, ``rss``) and the ``unwind``, ``flatten``, ``view`` and
+``outputFields`` parameters are answered with 400, so a test never passes on a silently
+ignored option. ``limit`` has no maximum (the API has none on this endpoint).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from airflow_provider_jobs.emulator.apify_logs import log_lines, render_lines
+from airflow_provider_jobs.emulator.apify_records import ApifyUser, JobRecord
+from airflow_provider_jobs.emulator.apify_routes import (
+    bool_param,
+    created,
+    number_param,
+    optional_user,
+    require_user,
+    run_input_of,
+    run_options,
+    start_fields,
+)
+from airflow_provider_jobs.emulator.apify_storage import ItemsPage
+from airflow_provider_jobs.emulator.apify_tasks import TaskRecord
+from airflow_provider_jobs.emulator.errors import EmulatedApiError
+from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
+
+NO_LIMIT = 999_999_999_999
+"""``X-Apify-Pagination-Limit`` when no ``limit`` is given (as the API reports it)."""
+_FORMATS = {
+    "json": "application/json; charset=utf-8",
+    "jsonl": "application/jsonl; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+}
+_NOT_EMULATED = ("unwind", "flatten", "view", "outputFields")
+_STREAM_POLL = 0.05
+"""Seconds between looks at a job whose log is streamed (an abort shows within this)."""
+
+
+def _invalid(message: str) -> EmulatedApiError:
+    return EmulatedApiError(400, "invalid-input", message)
+
+
+def _not_found(what: str) -> EmulatedApiError:
+    return EmulatedApiError(404, "record-not-found", f"{what} was not found")
+
+
+def _names(ctx: RequestContext, name: str) -> list[str] | None:
+    raw = ctx.query.get(name)
+    return [part.strip() for part in raw.split(",") if part.strip()] if raw else None
+
+
+def _shape(item: Any, fields: list[str] | None, omit: list[str] | None, hidden: bool) -> Any:
+    """Apply ``fields`` (order kept), ``omit`` and hidden-field skipping to one item."""
+    if not isinstance(item, dict):
+        return item
+    if fields is not None:
+        item = {name: item[name] for name in fields if name in item}
+    if omit:
+        item = {name: value for name, value in item.items() if name not in omit}
+    if hidden:
+        item = {name: value for name, value in item.items() if not name.startswith("#")}
+    return item
+
+
+def _csv(items: list[Any], fields: list[str] | None, delimiter: str, header: bool) -> str:
+    """Render items as CSV: columns in ``fields`` order, else the union of keys as first seen."""
+    columns = list(fields or {})
+    if fields is None:
+        seen: dict[str, None] = {}
+        for item in items:
+            seen.update(dict.fromkeys(item if isinstance(item, dict) else ()))
+        columns = list(seen)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    if header:
+        writer.writerow(columns)
+    for item in items:
+        row = item if isinstance(item, dict) else {}
+        writer.writerow(
+            [
+                "" if row.get(c) is None else row[c] if isinstance(row[c], str) else json.dumps(row[c])
+                for c in columns
+            ]
+        )
+    return out.getvalue()
+
+
+def _page(ctx: RequestContext) -> tuple[ItemsPage, list[str] | None]:
+    storage = ctx.emulator.apify_storage
+    record = storage.dataset(ctx.param("datasetId"))
+    if record is None:
+        raise _not_found("Dataset")
+    offset = int(number_param(ctx, "offset", integer=True) or 0)
+    limit_value = number_param(ctx, "limit", integer=True)
+    limit = int(limit_value) if limit_value is not None else None
+    desc = bool(bool_param(ctx, "desc"))
+    clean = bool(bool_param(ctx, "clean"))
+    skip_hidden = clean or bool(bool_param(ctx, "skipHidden"))
+    skip_empty = clean or bool(bool_param(ctx, "skipEmpty"))
+    fields, omit = _names(ctx, "fields"), _names(ctx, "omit")
+    rows, scanned, total = storage.rows(record, offset, limit, desc)
+    shaped: Iterator[Any] = (_shape(row, fields, omit, skip_hidden) for row in rows)
+    items = [item for item in shaped if not (skip_empty and item in ({}, None))]
+    return ItemsPage(items, offset, limit, scanned, total, desc), fields
+
+
+async def dataset_items(ctx: RequestContext) -> Response:
+    """``GET /v2/datasets/{datasetId}/items``: a page of items with the pagination headers."""
+    optional_user(ctx)
+    fmt = (ctx.query.get("format") or "json").lower()
+    if fmt not in _FORMATS:
+        raise _invalid(f'The emulator serves format "json", "jsonl" or "csv", not "{fmt}"')
+    for name in _NOT_EMULATED:
+        if ctx.query.get(name):
+            raise _invalid(f'The emulator does not implement the "{name}" parameter')
+    page, fields = _page(ctx)
+    if fmt == "json":
+        body = json.dumps(page.items)
+    elif fmt == "jsonl":
+        body = "".join(json.dumps(item) + "\n" for item in page.items)
+    else:
+        header = not bool_param(ctx, "skipHeaderRow")
+        body = _csv(page.items, fields, ctx.query.get("delimiter") or ",", header)
+    headers = {
+        "X-Apify-Pagination-Offset": str(page.offset),
+        "X-Apify-Pagination-Limit": str(NO_LIMIT if page.limit is None else page.limit),
+        "X-Apify-Pagination-Count": str(page.scanned),
+        "X-Apify-Pagination-Total": str(page.total),
+        "X-Apify-Pagination-Desc": "true" if page.desc else "false",
+    }
+    if bool_param(ctx, "attachment"):
+        headers["Content-Disposition"] = f'attachment; filename="{ctx.param("datasetId")}.{fmt}"'
+    return Response(body, headers=headers, media_type=_FORMATS[fmt])
+
+
+async def get_record(ctx: RequestContext) -> Response:
+    """``GET /v2/key-value-stores/{storeId}/records/{recordKey}``: the value, with its content type."""
+    optional_user(ctx)
+    storage = ctx.emulator.apify_storage
+    store = storage.store(ctx.param("storeId"))
+    if store is None:
+        raise _not_found("Key-value store")
+    record = storage.record(store, ctx.param("recordKey"))
+    if record is None:
+        raise _not_found("Record")
+    headers = {}
+    if bool_param(ctx, "attachment"):
+        headers["Content-Disposition"] = f'attachment; filename="{ctx.param("recordKey")}"'
+    return Response(record.value, headers=headers, media_type=record.content_type)
+
+
+def _log_job(ctx: RequestContext) -> JobRecord:
+    apify, job_id = ctx.emulator.apify, ctx.param("buildOrRunId")
+    job = apify.job("run", job_id) or apify.job("build", job_id)
+    if job is None:
+        raise _not_found("Log")
+    return job
+
+
+async def get_log(ctx: RequestContext) -> Response:
+    """``GET /v2/logs/{buildOrRunId}``: the log so far; ``stream=1`` follows it until the job ends."""
+    optional_user(ctx)
+    job, stream = _log_job(ctx), bool(bool_param(ctx, "stream"))
+    bool_param(ctx, "raw")  # accepted; emulated logs have no ANSI escapes to strip
+    apify = ctx.emulator.apify
+    rt = apify.runtime
+    headers = {}
+    if bool_param(ctx, "download"):
+        headers["Content-Disposition"] = f'attachment; filename="{job.id}.log"'
+
+    def written() -> tuple[list[tuple[float, str]], float | None, bool]:
+        """Lines written by now, when the next one is due, whether the job has ended."""
+        with apify.lock:
+            now, lines = rt.now(), log_lines(job, rt.time_scale)
+            upcoming = [at for at, _ in lines if at > now]
+            return (
+                [line for line in lines if line[0] <= now],
+                (min(upcoming) - now) if upcoming else None,
+                (apify.is_terminal(job)),
+            )
+
+    if not stream:
+        return Response(
+            render_lines(written()[0], rt.clock.to_wall), headers=headers, media_type="text/plain"
+        )
+
+    async def follow() -> AsyncIterator[str]:
+        sent = 0
+        while True:
+            lines, due, ended = written()
+            if len(lines) > sent:
+                yield render_lines(lines[sent:], rt.clock.to_wall)
+                sent = len(lines)
+            if ended and due is None:
+                return
+            await asyncio.sleep(min(max(due or _STREAM_POLL, 0.001), _STREAM_POLL))
+
+    return StreamingResponse(follow(), headers=headers, media_type="text/plain")
+
+
+def _task(ctx: RequestContext) -> tuple[TaskRecord, ApifyUser]:
+    user = require_user(ctx)
+    task = ctx.emulator.apify_tasks.find_task(ctx.param("actorTaskId"), user)
+    if task is None or task.user is not user:
+        raise _not_found("Actor task")
+    return task, user
+
+
+async def get_task(ctx: RequestContext) -> Response:
+    """``GET /v2/actor-tasks/{actorTaskId}``: the task."""
+    task, _ = _task(ctx)
+    with ctx.emulator.apify.lock:
+        return JSONResponse({"data": task.to_json()})
+
+
+async def start_task_run(ctx: RequestContext) -> Response:
+    """``POST /v2/actor-tasks/{actorTaskId}/runs``: start a run of the task's actor (201 with ``Location``)."""
+    task, user = _task(ctx)
+    options = task.run_options(run_options(ctx))
+    body = run_input_of(ctx)
+    run_input = task.run_input(body) if body is None or isinstance(body, dict) else body
+    apify = ctx.emulator.apify
+    with apify.lock:
+        job = apify.new_run(
+            task.actor,
+            user,
+            options,
+            enforce_limits=True,
+            run_input=run_input,
+            task_id=task.id,
+            **start_fields(ctx, options),
+        )
+        task.total_runs += 1
+    return await created(ctx, job, f"{ctx.base_url}/v2/actor-tasks/{task.id}/runs/{job.id}")
+
+
+def routes() -> list[RouteSpec]:
+    """Return the dataset, record, log and task routes."""
+    table: list[tuple[str, str, Handler]] = [
+        ("GET", "/v2/datasets/{datasetId}/items", dataset_items),
+        ("GET", "/v2/key-value-stores/{storeId}/records/{recordKey}", get_record),
+        ("GET", "/v2/logs/{buildOrRunId}", get_log),
+        ("GET", "/v2/actor-tasks/{actorTaskId}", get_task),
+        ("POST", "/v2/actor-tasks/{actorTaskId}/runs", start_task_run),
+    ]
+    return [RouteSpec(method, template, handler, "apify") for method, template, handler in table]

@@ -1,0 +1,264 @@
+"""Apify storages of an emulator: datasets and key-value stores, the runs' defaults among them.
+
+A run's default dataset holds the items its timeline writes (``Timeline.items``), generated
+from their index when read (:func:`generated_item`), so their number costs no memory; items a
+test pushes follow them. A run's default key-value store has ``INPUT`` (the run input) and,
+once the run has ``SUCCEEDED``, ``OUTPUT`` (``Timeline.output``); records a test puts win.
+Storages of runs are found by their ids on first use; others are created by the operations.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_jobs.emulator._util import apify_id
+from airflow_provider_jobs.emulator.apify_logs import log_text
+from airflow_provider_jobs.emulator.apify_records import JobRecord
+from airflow_provider_jobs.emulator.apify_state import ApifyState
+from airflow_provider_jobs.emulator.errors import UnknownRecordError
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def generated_item(index: int, item_bytes: int = 0) -> dict[str, Any]:
+    """Return the generated dataset item at ``index`` (always the same for the same index).
+
+    :param item_bytes: pad the item's JSON to about this many bytes with a ``padding`` field.
+    """
+    item: dict[str, Any] = {
+        "index": index,
+        "title": f"Item {index}",
+        "url": f"https://example.com/items/{index}",
+    }
+    if item_bytes:
+        size = len(json.dumps(item)) + len(', "padding": ""')
+        item["padding"] = "x" * max(0, item_bytes - size)
+    return item
+
+
+@dataclass
+class DatasetRecord:
+    """A dataset: generated items (a run's, or a fixed number), then pushed ones."""
+
+    id: str
+    job: JobRecord | None = None
+    generated: int = 0
+    item_bytes: int = 0
+    pushed: list[Any] = field(default_factory=list)
+
+    def generated_count(self, now: float, scale: float) -> int:
+        """Return how many generated items exist at ``now`` (a run writes them as it runs)."""
+        if self.job is None:
+            return self.generated
+        if self.job.status(now) == "SUCCEEDED":  # all of them (the float fraction may be 0.99999...)
+            return self.job.timeline.items
+        return int(self.job.timeline.items * self.job.running_fraction(now, scale))
+
+    def item(self, index: int, generated: int) -> Any:
+        """Return the item at ``index`` when ``generated`` items come before the pushed ones."""
+        if index < generated:
+            return generated_item(index, self.job.timeline.item_bytes if self.job else self.item_bytes)
+        return self.pushed[index - generated]
+
+
+@dataclass
+class StoredRecord:
+    """A key-value store record: its bytes and their content type."""
+
+    value: bytes
+    content_type: str
+
+
+@dataclass
+class KeyValueStoreRecord:
+    """A key-value store (a run's default one has ``job``)."""
+
+    id: str
+    job: JobRecord | None = None
+    records: dict[str, StoredRecord] = field(default_factory=dict)
+
+
+@dataclass
+class ItemsPage:
+    """One page of dataset items, as ``GET /v2/datasets/{datasetId}/items`` reports it.
+
+    :param scanned: dataset rows the page read (``X-Apify-Pagination-Count``); filters such as
+        ``clean`` may return fewer items.
+    """
+
+    items: list[Any]
+    offset: int
+    limit: int | None
+    scanned: int
+    total: int
+    desc: bool
+
+
+def _encode(value: Any, content_type: str | None, base64_value: str | None) -> StoredRecord:
+    if base64_value is not None:
+        return StoredRecord(base64.b64decode(base64_value), content_type or "application/octet-stream")
+    if content_type is None or "json" in content_type:
+        return StoredRecord(json.dumps(value).encode(), content_type or JSON_CONTENT_TYPE)
+    if isinstance(value, bytes):
+        return StoredRecord(value, content_type)
+    return StoredRecord(str(value).encode(), content_type)
+
+
+class ApifyStorage:
+    """Datasets and key-value stores, sharing the lock and clock of the Apify state.
+
+    :param apify: the Apify state whose runs own default storages.
+    """
+
+    def __init__(self, apify: ApifyState) -> None:
+        self.apify = apify
+        self.lock = apify.lock
+        self.datasets: dict[str, DatasetRecord] = {}
+        self.stores: dict[str, KeyValueStoreRecord] = {}
+
+    def _run_with(self, kind: str, storage_id: str) -> JobRecord | None:
+        return next(
+            (job for job in self.apify.runs.values() if job.storage_ids.get(kind) == storage_id), None
+        )
+
+    def dataset(self, dataset_id: str) -> DatasetRecord | None:
+        """Return a dataset (a run's default one included), if there is one."""
+        with self.lock:
+            found = self.datasets.get(dataset_id)
+            if found is None and (job := self._run_with("dataset", dataset_id)) is not None:
+                found = self.datasets[dataset_id] = DatasetRecord(dataset_id, job)
+            return found
+
+    def store(self, store_id: str) -> KeyValueStoreRecord | None:
+        """Return a key-value store (a run's default one included), if there is one."""
+        with self.lock:
+            found = self.stores.get(store_id)
+            if found is None and (job := self._run_with("keyValueStore", store_id)) is not None:
+                found = self.stores[store_id] = KeyValueStoreRecord(store_id, job)
+            return found
+
+    def log_of(self, job_id: str) -> str:
+        """Return the log of a run or build as ``GET /v2/logs/{buildOrRunId}`` returns it now."""
+        job = self.apify.job("run", job_id) or self.apify.job("build", job_id)
+        if job is None:
+            raise UnknownRecordError(f"no run or build {job_id!r}")
+        rt = self.apify.runtime
+        with self.lock:
+            return log_text(job, rt.now(), rt.time_scale, rt.clock.to_wall)
+
+    # -- datasets -----------------------------------------------------------------------------
+    def create_dataset(
+        self, items: list[Any] | None = None, *, generated_items: int = 0, item_bytes: int = 0
+    ) -> str:
+        """Create a dataset and return its id.
+
+        :param items: items it holds (after the generated ones).
+        :param generated_items: how many generated items (:func:`generated_item`) come first.
+        :param item_bytes: pad each generated item's JSON to about this many bytes.
+        """
+        with self.lock:
+            record = DatasetRecord(apify_id(), generated=generated_items, item_bytes=item_bytes)
+            record.pushed.extend(items or [])
+            self.datasets[record.id] = record
+            return record.id
+
+    def push_items(self, dataset_id: str, items: list[Any]) -> int:
+        """Append ``items`` to a dataset (created when the id is new); return its item count."""
+        with self.lock:
+            record = self.dataset(dataset_id) or self.datasets.setdefault(
+                dataset_id, DatasetRecord(dataset_id)
+            )
+            record.pushed.extend(items)
+            return self.item_count(record)
+
+    def item_count(self, record: DatasetRecord) -> int:
+        """Return how many items ``record`` holds now."""
+        rt = self.apify.runtime
+        with self.lock:
+            return record.generated_count(rt.now(), rt.time_scale) + len(record.pushed)
+
+    def rows(
+        self, record: DatasetRecord, offset: int, limit: int | None, desc: bool
+    ) -> tuple[Iterator[Any], int, int]:
+        """Return ``(rows, scanned, total)``: the rows of one page, read lazily, newest first if ``desc``."""
+        rt = self.apify.runtime
+        with self.lock:
+            generated = record.generated_count(rt.now(), rt.time_scale)
+            total = generated + len(record.pushed)
+        end = total if limit is None else min(total, offset + limit)
+        positions = range(offset, max(offset, end))
+        indexes = (total - 1 - pos for pos in positions) if desc else iter(positions)
+        return (record.item(index, generated) for index in indexes), len(positions), total
+
+    def dataset_items(
+        self, dataset_id: str, *, offset: int = 0, limit: int = 1000, desc: bool = False
+    ) -> list[Any]:
+        """Return a page of a dataset's items, as stored (no filters)."""
+        rows, _, _ = self.rows(self._dataset(dataset_id), offset, limit, desc)
+        return list(rows)
+
+    def _dataset(self, dataset_id: str) -> DatasetRecord:
+        record = self.dataset(dataset_id)
+        if record is None:
+            raise UnknownRecordError(f"no dataset {dataset_id!r}")
+        return record
+
+    # -- key-value stores ---------------------------------------------------------------------
+    def put_record(
+        self,
+        store_id: str,
+        record_key: str,
+        value: Any = None,
+        *,
+        content_type: str | None = None,
+        base64_value: str | None = None,
+    ) -> None:
+        """Store a record (the store is created when the id is new).
+
+        :param value: the value: JSON-encoded unless ``content_type`` is given and not JSON
+            (then text).
+        :param content_type: its ``Content-Type`` (default ``application/json; charset=utf-8``).
+        :param base64_value: binary content, base64-encoded (then ``value`` is ignored).
+        """
+        with self.lock:
+            store = self.store(store_id) or self.stores.setdefault(store_id, KeyValueStoreRecord(store_id))
+            store.records[record_key] = _encode(value, content_type, base64_value)
+
+    def record(self, store: KeyValueStoreRecord, record_key: str) -> StoredRecord | None:
+        """Return a record of ``store`` now (a run's ``INPUT``/``OUTPUT`` included), if it exists."""
+        with self.lock:
+            if record_key in store.records:
+                return store.records[record_key]
+            job = store.job
+            if job is None:
+                return None
+            if record_key == "INPUT" and job.run_input is not None:
+                return _encode(job.run_input, None, None)
+            output = job.timeline.output
+            done = job.status(self.apify.runtime.now()) == "SUCCEEDED"
+            return (
+                _encode(output, None, None)
+                if record_key == "OUTPUT" and done and output is not None
+                else None
+            )
+
+    def get_record(self, store_id: str, record_key: str) -> dict[str, Any]:
+        """Return a record as ``{"content_type", "base64_value", "value"}`` (``value`` for JSON/text)."""
+        store = self.store(store_id)
+        found = self.record(store, record_key) if store is not None else None
+        if found is None:
+            raise UnknownRecordError(f"no record {record_key!r} in key-value store {store_id!r}")
+        value: Any = None
+        if "json" in found.content_type:
+            value = json.loads(found.value)
+        elif found.content_type.startswith("text/"):
+            value = found.value.decode("utf-8", errors="replace")
+        return {
+            "content_type": found.content_type,
+            "base64_value": base64.b64encode(found.value).decode(),
+            "value": value,
+        }

@@ -1,0 +1,1 @@
+"""Transfer operators: move a service's results to storage."""
