@@ -100,7 +100,7 @@ def sigterm(i: int, abort: bool) -> None:
         error = exc
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    emit("done", job_id=op._job_id, outcome=_outcome(error), **marks)
+    emit("done", job_id=op._job.job_id if op._job else None, outcome=_outcome(error), **marks)
 
 
 def execution_timeout(i: int, abort: bool) -> None:
@@ -118,7 +118,7 @@ def execution_timeout(i: int, abort: bool) -> None:
         op.on_kill()
     except BaseException as exc:  # noqa: BLE001
         error = exc
-    emit("event", job_id=op._job_id, event=entered + seconds, outcome=_outcome(error))
+    emit("event", job_id=op._job.job_id if op._job else None, event=entered + seconds, outcome=_outcome(error))
 
 
 _SENSOR_TIMEOUTS: list[float] = []
