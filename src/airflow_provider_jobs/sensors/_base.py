@@ -4,8 +4,9 @@ A sensor succeeds on the success status and fails without pointless retries
 (``AirflowFailException``) on any other terminal status or on a 404. When its own ``timeout``
 passes — in poke mode, reschedule mode, deferred (the trigger aborts at the deadline; if
 Airflow's defer timeout fires first, ``resume_execution`` aborts) or by ``execution_timeout`` —
-it aborts/cancels the job unless ``abort_on_timeout=False``. Being marked failed by a user does
-not abort a job the sensor only watches.
+it aborts/cancels the job unless ``abort_on_timeout=False``. Marked failed or cleared by a user
+while it pokes (``on_kill``) or while it is deferred (the trigger's ``on_kill``, Airflow >= 3.3),
+it aborts/cancels the job too, unless ``abort_on_kill=False`` (for jobs the DAG does not own).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class JobSensor(JobTask, BaseSensorOperator):
     """Wait for a job to end.
 
     :param abort_on_timeout: abort/cancel the job when the sensor times out
+    :param abort_on_kill: abort/cancel the job when the sensor is marked failed or cleared while it
+        pokes or is deferred (``False``: leave a job the DAG does not own alone)
     :param deferrable: wait in the triggerer (the trigger long-polls and aborts at the deadline); default:
         ``[operators] default_deferrable``
     """
@@ -43,10 +46,11 @@ class JobSensor(JobTask, BaseSensorOperator):
     trigger_class: ClassVar[type[JobTrigger]]
     defer_timeout_margin: float = DEFER_TIMEOUT_MARGIN
 
-    def __init__(self, *, abort_on_timeout: bool = True, deferrable: bool | None = None, poke_interval: float = 30,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, abort_on_timeout: bool = True, abort_on_kill: bool = True, deferrable: bool | None = None,
+                 poke_interval: float = 30, **kwargs: Any) -> None:
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.abort_on_timeout = abort_on_timeout
+        self.abort_on_kill = abort_on_kill
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self._links_pushed = False
 
@@ -55,7 +59,17 @@ class JobSensor(JobTask, BaseSensorOperator):
         raise NotImplementedError
 
     def _abort_enabled(self) -> bool:
-        return bool(self.abort_on_timeout)
+        return bool(self.abort_on_timeout or self.abort_on_kill)
+
+    def _abort_on_timeout(self, tracked: TrackedJob[Any, Any], why: str, **kwargs: Any) -> None:
+        if self.abort_on_timeout:
+            tracked.abort_once(why, **kwargs)
+
+    def on_kill(self) -> None:
+        """Marked failed or cleared while poking: abort/cancel the watched job (unless ``abort_on_kill=False``)."""
+        if self._job is not None and self.abort_on_kill:
+            self._job.killed = True
+            self._job.abort_once("the sensor was stopped (marked failed or cleared)")
 
     @property
     def poll_interval(self) -> float | None:
@@ -102,17 +116,17 @@ class JobSensor(JobTask, BaseSensorOperator):
             else:
                 return super().execute(context)
         except (AirflowSensorTimeout, AirflowTaskTimeout):
-            tracked.abort_once("the sensor timed out")
+            self._abort_on_timeout(tracked, "the sensor timed out")
             raise
         except AirflowSkipException as exc:
             # soft_fail/never_fail turn a timeout into a skip: its own ("Sensor has timed out"), or
             # execution_timeout landing inside a poke (the AirflowTaskTimeout is the cause)
             if isinstance(exc.__cause__, (AirflowSensorTimeout, AirflowTaskTimeout)) or "timed out" in str(exc):
-                tracked.abort_once("the sensor timed out (soft_fail)")
+                self._abort_on_timeout(tracked, "the sensor timed out (soft_fail)")
             raise
         trigger = self.trigger_class(**tracked.trigger_kwargs(
-            end_time=time.time() + self.timeout, abort_on_timeout=self.abort_on_timeout, abort_on_kill=False,
-            poll_interval=self.poll_interval))
+            end_time=time.time() + self.timeout, abort_on_timeout=self.abort_on_timeout,
+            abort_on_kill=self.abort_on_kill, poll_interval=self.poll_interval))
         self.defer(trigger=trigger, method_name="execute_complete",
                    timeout=timedelta(seconds=max(1.0, self.timeout + self.defer_timeout_margin)))
 
@@ -138,5 +152,6 @@ class JobSensor(JobTask, BaseSensorOperator):
         except (AirflowSensorTimeout, AirflowSkipException) as exc:
             timed_out = isinstance(exc, AirflowSensorTimeout) or isinstance(exc.__cause__, AirflowSensorTimeout)
             if timed_out:  # the tracked job of execute_complete, if it ran, knows whether the trigger aborted
-                self._tracked(context).abort_once("Airflow's defer timeout passed", deadline=CALLBACK_ABORT_DEADLINE)
+                self._abort_on_timeout(self._tracked(context), "Airflow's defer timeout passed",
+                                       deadline=CALLBACK_ABORT_DEADLINE)
             raise
