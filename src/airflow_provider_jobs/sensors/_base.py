@@ -51,6 +51,7 @@ class JobSensor(JobTask, BaseSensorOperator):
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.abort_on_timeout = abort_on_timeout
         self.abort_on_kill = abort_on_kill
+        self._timed_out = False
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self._links_pushed = False
 
@@ -62,12 +63,14 @@ class JobSensor(JobTask, BaseSensorOperator):
         return bool(self.abort_on_timeout or self.abort_on_kill)
 
     def _abort_on_timeout(self, tracked: TrackedJob[Any, Any], why: str, **kwargs: Any) -> None:
+        self._timed_out = True  # Airflow calls on_kill after an execution_timeout: that is not a kill
         if self.abort_on_timeout:
             tracked.abort_once(why, **kwargs)
 
     def on_kill(self) -> None:
-        """Marked failed or cleared while poking: abort/cancel the watched job (unless ``abort_on_kill=False``)."""
-        if self._job is not None and self.abort_on_kill:
+        """Marked failed or cleared while poking: abort/cancel the watched job (unless ``abort_on_kill=False``).
+        After a timeout (``execution_timeout`` also calls ``on_kill``) ``abort_on_timeout`` has decided."""
+        if self._job is not None and self.abort_on_kill and not self._timed_out:
             self._job.killed = True
             self._job.abort_once("the sensor was stopped (marked failed or cleared)")
 
@@ -106,7 +109,7 @@ class JobSensor(JobTask, BaseSensorOperator):
     @no_retry_when_pointless_or_harmful
     def execute(self, context: Context) -> Any:
         """Poke (or defer); abort the job if the sensor times out."""
-        self._job = None
+        self._job, self._timed_out = None, False
         tracked = self._tracked(context)
         try:
             if self.deferrable:

@@ -32,3 +32,26 @@ def test_abort_on_kill_false_leaves_the_job_alone(job_kind: KindCase, api: Recor
 def test_a_sensor_killed_before_its_first_poke_sends_nothing(job_kind: KindCase, api: Recorder) -> None:
     job_kind.sensor().on_kill()
     assert api.requests == []
+
+
+def test_on_kill_after_an_execution_timeout_follows_abort_on_timeout(job_kind: KindCase, api: Recorder) -> None:
+    """Airflow calls ``on_kill`` after ``execution_timeout`` too: ``abort_on_timeout=False`` still holds."""
+    from airflow_provider_jobs._compat import AirflowTaskTimeout
+
+    api.default = job_kind.response(job_kind.running)
+    off = {"cancel_on_timeout": False} if job_kind.name == "template_build" else {"abort_on_timeout": False}
+    sensor = job_kind.sensor(poke_interval=0.01, **off)
+    original = sensor.poke
+    calls = []
+
+    def poke(context: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise AirflowTaskTimeout("execution_timeout")
+        return original(context)
+
+    sensor.poke = poke  # type: ignore[method-assign]
+    with pytest.raises(AirflowTaskTimeout):
+        sensor.execute(fake_context())
+    sensor.on_kill()
+    assert not aborts(api, job_kind)
