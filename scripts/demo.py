@@ -47,6 +47,7 @@ class Scenario:
     conf: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     kill_when: Callable[[Emulator], bool] | None = None
+    kill_signal: signal.Signals = signal.SIGTERM
 
 
 @dataclass
@@ -108,6 +109,17 @@ def check_killed(emu: Emulator, tasks: dict[str, Any]) -> list[str]:
     return problems + _run_aborted(emu, tasks["run_actor"]["xcom"].get("run_id"))
 
 
+def check_sigkilled(emu: Emulator, tasks: dict[str, Any]) -> list[str]:
+    """SIGKILL runs no Airflow code (no on_kill, no callback): the operator's watchdog aborts the run."""
+    run_id = tasks["run_actor"]["xcom"].get("run_id")
+    if not run_id:
+        return ["no run id in XCom"]
+    deadline = time.monotonic() + 5  # the watchdog answers in milliseconds; allow for a busy machine
+    while not emu.requests(route="POST /v2/actor-runs/{runId}/abort") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _run_aborted(emu, run_id)
+
+
 def check_sensor(emu: Emulator, tasks: dict[str, Any]) -> list[str]:
     problems = [] if tasks["wait_for_run"]["state"] == "failed" else ["the sensor should have timed out"]
     return problems + _run_aborted(emu, tasks["start_run"]["xcom"].get("run_id"))
@@ -138,6 +150,9 @@ SCENARIOS = [
     Scenario("example_apify_run_dataset", "Task killed while the run is going", "SIGTERM to the task "
              "(what 'mark failed' does)", check_killed, conf={"actor_id": "apify/web-scraper"},
              kill_when=run_started),
+    Scenario("example_apify_run_dataset", "Task process SIGKILLed mid-run (the OOM killer)", "SIGKILL to the "
+             "task process: no on_kill, no callback", check_sigkilled, conf={"actor_id": "apify/web-scraper"},
+             kill_when=run_started, kill_signal=signal.SIGKILL),
     Scenario("example_apify_abort_on_failure", "A later step fails; the failure callback aborts",
              "the consumer task raises", check_notifier),
     Scenario("example_apify_sensor_deferrable", "Deferrable sensor times out", "sensor timeout of 3 s",
@@ -181,8 +196,8 @@ def run_scenario(emu: Emulator, scenario: Scenario, env: dict[str, str]) -> Outc
             if scenario.kill_when is not None and killed_at is None and scenario.kill_when(emu):
                 time.sleep(0.5)
                 killed_at = time.monotonic()
-                say(f"  injecting: SIGTERM to the task process (pid {proc.pid})")
-                proc.send_signal(signal.SIGTERM)
+                say(f"  injecting: {scenario.kill_signal.name} to the task process (pid {proc.pid})")
+                proc.send_signal(scenario.kill_signal)
             if time.monotonic() - started > 300:
                 proc.kill()
                 break
@@ -190,13 +205,14 @@ def run_scenario(emu: Emulator, scenario: Scenario, env: dict[str, str]) -> Outc
     seconds = time.monotonic() - started
     report = dag_report(scenario.dag_id)
     problems = scenario.check(emu, report["tasks"])
-    notes = describe_jobs(emu, report["tasks"], started, killed_at)
+    notes = describe_jobs(emu, report["tasks"], started, killed_at, scenario.kill_signal.name)
     if problems:
         problems.append(f"(task log: {log_path})")
     return Outcome(scenario, seconds, report["tasks"], problems, notes)
 
 
-def describe_jobs(emu: Emulator, tasks: dict[str, Any], started: float, killed_at: float | None) -> list[str]:
+def describe_jobs(emu: Emulator, tasks: dict[str, Any], started: float, killed_at: float | None,
+                  killed_by: str = "SIGTERM") -> list[str]:
     """One line per job the DAG started (ids from XCom): where it ended, when it was aborted/cancelled."""
     lines = []
     for task_id, info in sorted(tasks.items()):
@@ -216,7 +232,8 @@ def describe_jobs(emu: Emulator, tasks: dict[str, Any], started: float, killed_a
             line = f"{kind} {job_id} (started by {task_id}): now {status}"
             stopped = [e for e in emu.requests(route=route) if e.path_params.get(param) == job_id]
             if stopped:
-                anchor, base = ("after the SIGTERM", killed_at) if killed_at else ("after the DAG started", started)
+                anchor, base = ((f"after the {killed_by}", killed_at) if killed_at
+                                else ("after the DAG started", started))
                 verb = "cancelled" if kind == "template build" else "aborted"
                 line += f", {verb} {stopped[0].monotonic - base:.1f} s {anchor}"
                 reason = stopped[0].body.get("reason") if isinstance(stopped[0].body, dict) else None
