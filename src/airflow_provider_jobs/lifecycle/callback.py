@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_jobs.lifecycle.abort import CALLBACK_ABORT_DEADLINE, abort_quietly, quick_hook
 from airflow_provider_jobs.lifecycle.kind import AbortOptions, JobKind, Outcome
+from airflow_provider_jobs.lifecycle.task import own_job_id
 
 if TYPE_CHECKING:
     from airflow_provider_jobs._compat import Context
@@ -62,7 +63,7 @@ class AbortOnFailure:
             tracked = getattr(task, "_job", None)
             if tracked is not None and tracked.job_id and (tracked.done or tracked.abort_sent):
                 return  # this process already finished with the job, or aborted it
-            job_id = self._job_id(context)
+            job_id = own_job_id(kind, context)
             if not job_id:
                 return
             conn_id = getattr(task, "conn_id", None) or self.task.conn_id
@@ -77,14 +78,6 @@ class AbortOnFailure:
             abort_quietly(kind, conn_id, job_id, options, deadline=self.deadline, base=hook, logger=log)
         except Exception as exc:  # noqa: BLE001 - a callback never raises
             log.error("%s failure callback: %s: %s", kind.name, type(exc).__name__, exc)
-
-    def _job_id(self, context: Context) -> str | None:
-        """The failed task instance's own job id (its map index only) from XCom."""
-        ti = context.get("ti") or context.get("task_instance")
-        if ti is None:
-            return None
-        value = ti.xcom_pull(task_ids=ti.task_id, key=self.kind.xcom_key, map_indexes=getattr(ti, "map_index", -1))
-        return value if isinstance(value, str) and value else None
 
 
 def with_abort_on_failure(callbacks: Callbacks, abort: AbortOnFailure) -> list[Callable[..., Any]]:

@@ -130,11 +130,7 @@ class TrackedJob(Generic[H, J]):
 
     def id_from_xcom(self, context: Context) -> str | None:
         """This task instance's own job id from XCom (its map index only, not every index's ids)."""
-        ti = context.get("ti")
-        if ti is None:
-            return None
-        value = ti.xcom_pull(task_ids=ti.task_id, key=self.kind.xcom_key, map_indexes=ti.map_index)
-        return value if isinstance(value, str) and value else None
+        return own_job_id(self.kind, context)
 
     # ------------------------------------------------------------- aborting
     def abort_once(self, why: str, *, deadline: float = KILL_ABORT_DEADLINE, wait_for_end: float = 0.0) -> None:
@@ -210,6 +206,15 @@ class TrackedJob(Generic[H, J]):
 
 
 # ---------------------------------------------------------------- task rules
+def own_job_id(kind: JobKind[Any, Any], context: Context) -> str | None:
+    """The job id the context's task instance pushed to XCom (its own map index only)."""
+    ti = context.get("ti") or context.get("task_instance")
+    if ti is None:
+        return None
+    value = ti.xcom_pull(task_ids=ti.task_id, key=kind.xcom_key, map_indexes=getattr(ti, "map_index", -1))
+    return value if isinstance(value, str) and value else None
+
+
 def no_retry_when_pointless_or_harmful(execute: F) -> F:
     """Fail without Airflow's retries where a retry cannot help or would do harm.
 
@@ -312,6 +317,7 @@ __all__ = [
     "cancel_options",
     "default_cancel_reason",
     "no_retry_when_pointless_or_harmful",
+    "own_job_id",
     "seconds",
     "store_get",
     "store_set",
