@@ -50,6 +50,19 @@ LONG_POLL_MARGIN = 20.0
 SEND_ERRORS = (httpx.TransportError, httpx.DecodingError)
 """What sending or reading may raise that is an attempt's outcome, not a bug."""
 
+
+def detached(response: httpx.Response) -> httpx.Response:
+    """Free a fully read response from httpx's reference cycle (response -> its stream -> response).
+
+    httpx keeps a finished response and its spent stream pointing at each other, so the body is
+    freed only by the cyclic garbage collector, which runs rarely in a process holding Airflow's
+    many long-lived objects: 1 MB dataset pages piled up at ~8 MB per 100,000 items read. The
+    spent stream is replaced by one over the body already read; the response works as before.
+    """
+    response.stream = httpx.ByteStream(response.content)
+    return response
+
+
 AttemptResult = httpx.Response | Exception
 """What one attempt ended in: a response, or the exception raised while sending or reading."""
 
@@ -204,7 +217,7 @@ class HttpCore:
     # ---------------------------------------------------------- one attempt
     def _send(self, client: httpx.Client, call: Call) -> AttemptResult:
         try:
-            return client.send(self._build(client, call))
+            return detached(client.send(self._build(client, call)))
         except SEND_ERRORS as exc:
             return exc
 
@@ -214,7 +227,7 @@ class HttpCore:
         except httpx.PoolTimeout as exc:
             return exc
         try:
-            return await client.send(self._build(client, sent))
+            return detached(await client.send(self._build(client, sent)))
         except SEND_ERRORS as exc:
             return exc
         finally:
