@@ -6,10 +6,10 @@ changes them under its lock. Statuses are computed lazily from each job's schedu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal
 
 from airflow_provider_jobs.emulator._util import apify_id, iso_ms, short_token
 from airflow_provider_jobs.emulator.errors import EmulatedApiError
@@ -25,35 +25,6 @@ from airflow_provider_jobs.emulator.timelines import (
 
 JobKind = Literal["run", "build"]
 WallFn = Callable[[float], datetime]
-
-
-class Named(Protocol):
-    """A record found by ``username~name``: an actor or an actor task."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def username(self) -> str: ...
-
-
-N = TypeVar("N", bound=Named)
-
-
-def find_named(
-    records: Mapping[str, N], ref: str, own_username: Callable[[], str], *, bare_name: bool = False
-) -> N | None:
-    """Resolve a record by id, ``username~name``, ``username/name`` or ``~name`` (the user
-    ``own_username()`` names), or with ``bare_name`` by a name only one record has."""
-    ref = ref.replace("/", "~")
-    if ref in records:
-        return records[ref]
-    username, tilde, short = ref.rpartition("~")
-    if not tilde:
-        named = [record for record in records.values() if record.name == ref] if bare_name else []
-        return named[0] if len(named) == 1 else None
-    username = username or own_username()
-    return next((r for r in records.values() if r.username == username and r.name == short), None)
-
 _FEATURES = (
     "ACTORS",
     "STORAGE",

@@ -22,11 +22,10 @@ from airflow_provider_jobs.emulator.apify_records import (
     JobRecord,
     RunOptions,
     capacity_refusal,
-    find_named,
     new_storage_ids,
 )
 from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
-from airflow_provider_jobs.emulator.refs import ActorRef, ActorSpec, record_key
+from airflow_provider_jobs.emulator.refs import ActorRef, ActorSpec, find_named, record_key
 from airflow_provider_jobs.emulator.timelines import (
     APIFY_TERMINAL,
     Phase,

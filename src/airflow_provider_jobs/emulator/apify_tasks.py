@@ -21,10 +21,10 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_jobs.emulator._util import apify_id, iso_ms
-from airflow_provider_jobs.emulator.apify_records import ActorRecord, ApifyUser, RunOptions, find_named
+from airflow_provider_jobs.emulator.apify_records import ActorRecord, ApifyUser, RunOptions
 from airflow_provider_jobs.emulator.apify_state import ApifyState
 from airflow_provider_jobs.emulator.errors import UnknownRecordError
-from airflow_provider_jobs.emulator.refs import ActorSpec
+from airflow_provider_jobs.emulator.refs import ActorSpec, find_named
 
 
 @dataclass
