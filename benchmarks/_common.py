@@ -113,7 +113,7 @@ class EmulatorProcess:
                 self.env[name] = value.strip("'")
             elif line.startswith("control API"):
                 break
-        from airflow_provider_jobs.emulator import EmulatorClient
+        from airflow_provider_jobs.emulator.client import EmulatorClient
 
         self.client = EmulatorClient(self.base_url, timeout=60)
         return self

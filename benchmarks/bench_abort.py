@@ -216,9 +216,8 @@ def breakdown(emu: EmulatorProcess, samples: int = 10) -> dict[str, Any]:
     import httpx
     import httpx._transports.default as transport_module
 
-    from airflow_provider_jobs.lifecycle import APIFY_RUN
     from airflow_provider_jobs.hooks.apify import ApifyHook
-    from airflow_provider_jobs.lifecycle import abort_quietly
+    from airflow_provider_jobs.lifecycle import APIFY_RUN, abort_quietly
 
     emu.use_connections()
     base = ApifyHook()
@@ -330,7 +329,7 @@ def part2(emu: EmulatorProcess) -> dict[str, Any]:
 
 def main() -> dict[str, Any]:
     """Run both parts, print and save the figures."""
-    from airflow_provider_jobs.emulator import Timeline
+    from airflow_provider_jobs.emulator.timelines import Timeline
 
     env_values = airflow_env()
     quiet_logging()

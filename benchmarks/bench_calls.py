@@ -126,7 +126,7 @@ def against_emulator(loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
     from apify_client import ApifyClient, ApifyClientAsync
 
     from airflow_provider_jobs._http import aclose_shared_clients
-    from airflow_provider_jobs.emulator import Timeline
+    from airflow_provider_jobs.emulator.timelines import Timeline
     from airflow_provider_jobs.hooks.apify import ApifyHook
 
     with EmulatorProcess(time_scale=1.0) as emu:
@@ -215,7 +215,8 @@ async def _araw(coro: Awaitable[Any]) -> Any:
 # ------------------------------------------------------------------------------ mock
 def canned_run_body() -> bytes:
     """The emulator's rendering of a running run, as the API wraps it (``{"data": ...}``)."""
-    from airflow_provider_jobs.emulator import Emulator, Timeline
+    from airflow_provider_jobs.emulator.emulator import Emulator
+    from airflow_provider_jobs.emulator.timelines import Timeline
 
     emu = Emulator()
     emu.seed_actor("bench~calls", run=Timeline(ready_secs=0, running_secs=10**7))

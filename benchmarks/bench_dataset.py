@@ -101,7 +101,7 @@ def run_child(side: str, emu: EmulatorProcess, dataset_id: str, out: Path) -> di
 # --------------------------------------------------------------------------------------- dataset
 def make_dataset(emu: EmulatorProcess, items: int, item_bytes: int) -> str:
     """A finished run whose default dataset holds ``items`` generated items; return the dataset id."""
-    from airflow_provider_jobs.emulator import Timeline
+    from airflow_provider_jobs.emulator.timelines import Timeline
 
     emu.client.seed_actor("bench~dataset", run=Timeline(ready_secs=0, running_secs=1, items=items,
                                                         item_bytes=item_bytes))

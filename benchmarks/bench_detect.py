@@ -135,7 +135,7 @@ def latencies(emu: EmulatorProcess, returned: dict[str, float], scale: float = 1
 
 def main() -> dict[str, Any]:
     """Run the four groups, print and save the figures."""
-    from airflow_provider_jobs.emulator import Timeline
+    from airflow_provider_jobs.emulator.timelines import Timeline
 
     rng = random.Random(8)
     groups: dict[str, dict[str, Any]] = {}

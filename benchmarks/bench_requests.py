@@ -65,7 +65,7 @@ def main() -> dict[str, Any]:
     from airflow.sdk.bases.operator import ExecutorSafeguard
 
     from airflow_provider_jobs._http import aclose_shared_clients
-    from airflow_provider_jobs.emulator import Timeline
+    from airflow_provider_jobs.emulator.timelines import Timeline
     from airflow_provider_jobs.operators.apify import ApifyRunActorOperator
     from airflow_provider_jobs.triggers.apify import ApifyRunTrigger
 

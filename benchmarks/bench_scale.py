@@ -203,7 +203,7 @@ async def _waits(kind: str, n: int, port: int) -> dict[str, Any]:
     import httpx
 
     from airflow_provider_jobs._pools import SHARED_POOLS
-    from airflow_provider_jobs.emulator import EmulatorClient
+    from airflow_provider_jobs.emulator.client import EmulatorClient
     from airflow_provider_jobs.hooks.apify import ApifyHook
     from airflow_provider_jobs.triggers.apify import ApifyRunTrigger
 
@@ -264,7 +264,7 @@ async def _waits(kind: str, n: int, port: int) -> dict[str, Any]:
 
 def waits(kind: str, n: int) -> dict[str, Any]:
     """Run :func:`_waits` in a fresh process against a fresh emulator; add what the emulator saw."""
-    from airflow_provider_jobs.emulator import Timeline
+    from airflow_provider_jobs.emulator.timelines import Timeline
 
     with EmulatorProcess(time_scale=1.0) as emu:  # a fresh emulator: its held long polls end with it
         emu.client.seed_actor("bench~ends", run=Timeline(ready_secs=0, running_secs=JOB_SECONDS))
@@ -289,7 +289,8 @@ def waits(kind: str, n: int) -> dict[str, Any]:
 
 def main() -> dict[str, Any]:
     """Run both parts, print and save the figures."""
-    from airflow_provider_jobs.emulator import Fault, Timeline
+    from airflow_provider_jobs.emulator.faults import Fault
+    from airflow_provider_jobs.emulator.timelines import Timeline
 
     with EmulatorProcess(time_scale=1.0) as emu:
         emu.use_connections()

@@ -167,7 +167,7 @@ def main() -> None:
     args = parser.parse_args()
     airflow_env()
     quiet_logging()
-    from airflow_provider_jobs.emulator import Timeline
+    from airflow_provider_jobs.emulator.timelines import Timeline
     from airflow_provider_jobs.hooks.apify import ApifyHook
 
     with EmulatorProcess(time_scale=1.0) as emu:

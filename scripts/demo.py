@@ -30,7 +30,8 @@ os.environ.update({
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
 })
 
-from airflow_provider_jobs.emulator import Emulator, EmulatorServer  # noqa: E402
+from airflow_provider_jobs.emulator.emulator import Emulator  # noqa: E402
+from airflow_provider_jobs.emulator.server import EmulatorServer  # noqa: E402
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 TIME_SCALE = 0.05  # one emulated second lasts 50 ms

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_jobs.emulator import Emulator, TemplateTimeline, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 
 FOREVER = 10_000_000.0  # emulated seconds: never ends during a test
 

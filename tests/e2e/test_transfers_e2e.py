@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_jobs.emulator import Timeline
+from airflow_provider_jobs.emulator.timelines import Timeline
 
 pytestmark = pytest.mark.e2e
 ITEMS = 1234

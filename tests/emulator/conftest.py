@@ -12,7 +12,8 @@ import httpx
 import pytest
 from _emulator_helpers import TIME_SCALE
 
-from airflow_provider_jobs.emulator import Emulator, EmulatorServer
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.server import EmulatorServer
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,9 @@ import httpx
 import pytest
 from _emulator_helpers import wait_until
 
-from airflow_provider_jobs.emulator import ActorRef, Emulator, Timeline
+from airflow_provider_jobs.emulator import ActorRef
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import Timeline
 
 ID = re.compile(r"^[A-Za-z0-9]{17}$")
 

@@ -19,7 +19,11 @@ from _emulator_helpers import wait_until
 from _spec import OpenAPIRequest, validate_apify_request
 from test_openapi_conformance import _Response, _spec
 
-from airflow_provider_jobs.emulator import Emulator, EmulatorClient, Fault, Timeline, UnknownRecordError
+from airflow_provider_jobs.emulator import UnknownRecordError
+from airflow_provider_jobs.emulator.client import EmulatorClient
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.faults import Fault
+from airflow_provider_jobs.emulator.timelines import Timeline
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from airflow_provider_jobs.emulator import (
-    ActorRef,
-    Emulator,
-    EmulatorClient,
-    Fault,
-    TemplateTimeline,
-    Timeline,
-    UnknownRecordError,
-)
-from airflow_provider_jobs.emulator.client import EmulatorClientError
+from airflow_provider_jobs.emulator import ActorRef, UnknownRecordError
+from airflow_provider_jobs.emulator.client import EmulatorClient, EmulatorClientError
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.faults import Fault
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 
 
 @pytest.fixture

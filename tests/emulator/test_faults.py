@@ -11,7 +11,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from airflow_provider_jobs.emulator import Emulator, Fault, TemplateTimeline, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.faults import Fault
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 
 START = "/v2/actors/{actorId}/runs"
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from apify_client import ApifyClient
 
-from airflow_provider_jobs.emulator import Emulator, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import Timeline
 
 
 @pytest.fixture

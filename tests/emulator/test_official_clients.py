@@ -14,7 +14,9 @@ from apify_client import ApifyClient
 from nullspace.errors import AuthError, BuildError, NotFoundError, RateLimitError
 from nullspace.template import Template, TemplateBuild
 
-from airflow_provider_jobs.emulator import Emulator, Fault, TemplateTimeline, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.faults import Fault
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from _spec import APIFY_SPEC, OpenAPIRequest, reference_file
 
-from airflow_provider_jobs.emulator import Emulator, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import Timeline
 
 SPEC_PATH = APIFY_SPEC
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from airflow_provider_jobs.emulator import Emulator, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
 from airflow_provider_jobs.emulator.pytest_plugin import session_time_scale
+from airflow_provider_jobs.emulator.timelines import Timeline
 
 
 def test_fixture_points_both_connections_at_the_emulator(

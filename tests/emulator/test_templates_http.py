@@ -9,7 +9,8 @@ import httpx
 import pytest
 from _emulator_helpers import wait_until
 
-from airflow_provider_jobs.emulator import Emulator, TemplateTimeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline
 
 SLOW = TemplateTimeline(waiting_secs=0, building_secs=100_000, cancel_delay_secs=20)
 

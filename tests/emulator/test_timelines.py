@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from airflow_provider_jobs.emulator import Emulator, ManualClock, TemplateTimeline, Timeline
-from airflow_provider_jobs.emulator.timelines import apify_abort, apify_schedule
+from airflow_provider_jobs.emulator import ManualClock
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline, apify_abort, apify_schedule
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from unittest.mock import MagicMock
 import pytest
 
 from airflow_provider_jobs._compat import AirflowFailException
-from airflow_provider_jobs.emulator import Emulator, TemplateTimeline, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 from airflow_provider_jobs.exceptions import InvalidIdError, NotFoundError
 from airflow_provider_jobs.operators.apify import ApifyAbortBuildOperator, ApifyAbortRunOperator
 from airflow_provider_jobs.operators.template_builds import TemplateBuildCancelOperator

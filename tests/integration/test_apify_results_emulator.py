@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_jobs._retry import RetryPolicy
-from airflow_provider_jobs.emulator import Emulator, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import Timeline
 from airflow_provider_jobs.exceptions import JobsApiError, NotFoundError
 from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.models import ApifyRun

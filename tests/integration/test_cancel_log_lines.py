@@ -15,7 +15,8 @@ from unittest.mock import MagicMock
 import pytest
 
 from airflow_provider_jobs._compat import AirflowException
-from airflow_provider_jobs.emulator import Emulator, TemplateTimeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline
 from airflow_provider_jobs.operators.template_builds import TemplateBuildCancelOperator, TemplateBuildOperator
 from airflow_provider_jobs.triggers.template_builds import TemplateBuildTrigger
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_jobs._retry import RetryPolicy
-from airflow_provider_jobs.emulator import Emulator, TemplateTimeline, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 from airflow_provider_jobs.exceptions import (
     AuthError,
     NotFoundError,

@@ -7,7 +7,8 @@ from unittest.mock import MagicMock
 
 import pytest
 
-from airflow_provider_jobs.emulator import Emulator, TemplateTimeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline
 from airflow_provider_jobs.exceptions import JobFailedError
 from airflow_provider_jobs.operators.template_builds import TemplateBuildCancelOperator, TemplateBuildOperator
 from airflow_provider_jobs.sensors.template_builds import TemplateBuildSensor

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_jobs.emulator import TemplateTimeline, Timeline
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(600), pytest.mark.xdist_group("airflow_stack")]
 

@@ -26,7 +26,7 @@ from _stack import (
     kill,
 )
 
-from airflow_provider_jobs.emulator import Timeline
+from airflow_provider_jobs.emulator.timelines import Timeline
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(600), pytest.mark.xdist_group("airflow_stack")]
 

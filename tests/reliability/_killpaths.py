@@ -23,7 +23,7 @@ from _rel import FOREVER, FULL
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
 from airflow_provider_jobs import _http
-from airflow_provider_jobs.emulator import TemplateTimeline, Timeline
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 from airflow_provider_jobs.exceptions import JobFailedError
 from airflow_provider_jobs.lifecycle import CALLBACK_ABORT_DEADLINE, KILL_ABORT_DEADLINE
 from airflow_provider_jobs.notifications.apify import ApifyAbortBuildNotifier, ApifyAbortRunNotifier

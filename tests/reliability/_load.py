@@ -29,7 +29,7 @@ import httpx
 
 from airflow_provider_jobs import _http, _pools
 from airflow_provider_jobs._retry import RetryPolicy
-from airflow_provider_jobs.emulator import Timeline
+from airflow_provider_jobs.emulator.timelines import Timeline
 from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.triggers.apify import ApifyRunTrigger
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from _rel import FAST, FOREVER, FULL
 
-from airflow_provider_jobs.emulator import TemplateTimeline, Timeline
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 from airflow_provider_jobs.exceptions import (
     JobsApiError,
     RateLimitError,

@@ -50,7 +50,7 @@ def run(aborts: int, n_429: int, triggers: int, batches: int) -> dict[str, Any]:
     from _load import abort_behind_long_polls, abort_storm, trigger_fleet
 
     from airflow_provider_jobs import _pools
-    from airflow_provider_jobs.emulator import EmulatorClient
+    from airflow_provider_jobs.emulator.client import EmulatorClient
     from airflow_provider_jobs.emulator.refs import connection_env
 
     proc, base_url = _start_emulator()

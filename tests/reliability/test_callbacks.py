@@ -14,7 +14,7 @@ import pytest
 from _kinds import fake_context
 from _rel import FOREVER, conn_value
 
-from airflow_provider_jobs.emulator import Timeline
+from airflow_provider_jobs.emulator.timelines import Timeline
 from airflow_provider_jobs.notifications.apify import ApifyAbortBuildNotifier, ApifyAbortRunNotifier
 from airflow_provider_jobs.notifications.template_builds import TemplateBuildCancelNotifier
 

@@ -11,10 +11,9 @@ from _load import abort_behind_long_polls, abort_storm, trigger_fleet
 from _rel import FOREVER
 
 from airflow_provider_jobs import _http, _pools
-from airflow_provider_jobs.lifecycle import APIFY_RUN
-from airflow_provider_jobs.emulator import Timeline
+from airflow_provider_jobs.emulator.timelines import Timeline
 from airflow_provider_jobs.hooks.apify import ApifyHook
-from airflow_provider_jobs.lifecycle import aabort_quietly
+from airflow_provider_jobs.lifecycle import APIFY_RUN, aabort_quietly
 
 
 def test_200_concurrent_aborts_under_429s_are_all_delivered_through_a_bounded_pool(

@@ -29,10 +29,10 @@ from _rel import FAST, FOREVER, SECRET_APIFY, SECRET_TEMPLATES, conn_value, secr
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_jobs import _http, _pools
-from airflow_provider_jobs._connection import Secret, build_settings
 from airflow_provider_jobs._call import Call
+from airflow_provider_jobs._connection import Secret, build_settings
 from airflow_provider_jobs._retry import RetryPolicy
-from airflow_provider_jobs.emulator import TemplateTimeline, Timeline
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 from airflow_provider_jobs.exceptions import (
     AuthError,
     ConflictError,

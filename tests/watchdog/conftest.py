@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from _wd import ACTOR, FOREVER, TEMPLATE, Owner
 
-from airflow_provider_jobs.emulator import TemplateTimeline, Timeline
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 
 
 @pytest.fixture

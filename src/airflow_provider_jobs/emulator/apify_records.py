@@ -25,7 +25,6 @@ from airflow_provider_jobs.emulator.timelines import (
 
 JobKind = Literal["run", "build"]
 WallFn = Callable[[float], datetime]
-
 _FEATURES = (
     "ACTORS",
     "STORAGE",

@@ -25,7 +25,7 @@ from airflow_provider_jobs.emulator.apify_records import (
     new_storage_ids,
 )
 from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
-from airflow_provider_jobs.emulator.refs import ActorRef, ActorSpec, record_key
+from airflow_provider_jobs.emulator.refs import ActorRef, ActorSpec, find_named, record_key
 from airflow_provider_jobs.emulator.timelines import (
     APIFY_TERMINAL,
     Phase,
@@ -122,29 +122,19 @@ class ApifyState:
                 default_timeout_secs,
                 default_memory_mbytes,
             )
-            return ActorRef(actor.id, actor.name, actor.username)
+            return actor.ref()
 
     def actors_seeded(self) -> list[ActorRef]:
         """Return every seeded actor."""
         with self.lock:
-            return [ActorRef(actor.id, actor.name, actor.username) for actor in self.actors.values()]
+            return [actor.ref() for actor in self.actors.values()]
 
     def find_actor(
         self, ref: str, user: ApifyUser | None = None, *, bare_name: bool = False
     ) -> ActorRecord | None:
         """Resolve an actor by id, ``username~name``, ``username/name`` or ``~name`` (``user``'s own)."""
-        ref = ref.replace("/", "~")
         with self.lock:
-            if ref in self.actors:
-                return self.actors[ref]
-            username, tilde, short = ref.rpartition("~")
-            if tilde and not username:
-                username = (user or self._owner()).username
-            for actor in self.actors.values():
-                if tilde and actor.username == username and actor.name == short:
-                    return actor
-            named = [actor for actor in self.actors.values() if actor.name == ref] if bare_name else []
-            return named[0] if len(named) == 1 and not tilde else None
+            return find_named(self.actors, ref, lambda: (user or self._owner()).username, bare_name=bare_name)
 
     def _actor(self, spec: ActorSpec) -> ActorRecord:
         actor = self.find_actor(record_key(spec), bare_name=True)

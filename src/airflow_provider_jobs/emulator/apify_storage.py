@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_provider_jobs.emulator._util import apify_id
 from airflow_provider_jobs.emulator.apify_logs import log_text
@@ -38,6 +38,9 @@ def generated_item(index: int, item_bytes: int = 0) -> dict[str, Any]:
         size = len(json.dumps(item)) + len(', "padding": ""')
         item["padding"] = "x" * max(0, item_bytes - size)
     return item
+
+
+S = TypeVar("S", "DatasetRecord", "KeyValueStoreRecord")
 
 
 @dataclass
@@ -120,26 +123,26 @@ class ApifyStorage:
         self.datasets: dict[str, DatasetRecord] = {}
         self.stores: dict[str, KeyValueStoreRecord] = {}
 
-    def _run_with(self, kind: str, storage_id: str) -> JobRecord | None:
-        return next(
-            (job for job in self.apify.runs.values() if job.storage_ids.get(kind) == storage_id), None
-        )
+    def _default_of_run(
+        self, table: dict[str, S], kind: str, storage_id: str, make: Callable[[str, JobRecord], S]
+    ) -> S | None:
+        """Return ``table[storage_id]``; a run's default storage of ``kind`` is made on first use."""
+        with self.lock:
+            if storage_id not in table:
+                runs = self.apify.runs.values()
+                job = next((job for job in runs if job.storage_ids.get(kind) == storage_id), None)
+                if job is None:
+                    return None
+                table[storage_id] = make(storage_id, job)
+            return table[storage_id]
 
     def dataset(self, dataset_id: str) -> DatasetRecord | None:
         """Return a dataset (a run's default one included), if there is one."""
-        with self.lock:
-            found = self.datasets.get(dataset_id)
-            if found is None and (job := self._run_with("dataset", dataset_id)) is not None:
-                found = self.datasets[dataset_id] = DatasetRecord(dataset_id, job)
-            return found
+        return self._default_of_run(self.datasets, "dataset", dataset_id, DatasetRecord)
 
     def store(self, store_id: str) -> KeyValueStoreRecord | None:
         """Return a key-value store (a run's default one included), if there is one."""
-        with self.lock:
-            found = self.stores.get(store_id)
-            if found is None and (job := self._run_with("keyValueStore", store_id)) is not None:
-                found = self.stores[store_id] = KeyValueStoreRecord(store_id, job)
-            return found
+        return self._default_of_run(self.stores, "keyValueStore", store_id, KeyValueStoreRecord)
 
     def log_of(self, job_id: str) -> str:
         """Return the log of a run or build as ``GET /v2/logs/{buildOrRunId}`` returns it now."""

@@ -24,7 +24,7 @@ from airflow_provider_jobs.emulator._util import apify_id, iso_ms
 from airflow_provider_jobs.emulator.apify_records import ActorRecord, ApifyUser, RunOptions
 from airflow_provider_jobs.emulator.apify_state import ApifyState
 from airflow_provider_jobs.emulator.errors import UnknownRecordError
-from airflow_provider_jobs.emulator.refs import ActorSpec
+from airflow_provider_jobs.emulator.refs import ActorSpec, find_named
 
 
 @dataclass
@@ -39,6 +39,11 @@ class TaskRecord:
     task_input: dict[str, Any] | None = None
     options: RunOptions = field(default_factory=RunOptions)
     total_runs: int = 0
+
+    @property
+    def username(self) -> str:
+        """Return the owner's username."""
+        return self.user.username
 
     def to_json(self) -> dict[str, Any]:
         """Render the ``Task`` object as ``GET /v2/actor-tasks/{actorTaskId}`` returns it."""
@@ -138,17 +143,8 @@ class ApifyTasks:
 
     def find_task(self, ref: str, user: ApifyUser | None = None) -> TaskRecord | None:
         """Resolve a task by id, ``username~name``, ``username/name`` or ``~name`` (``user``'s own)."""
-        ref = ref.replace("/", "~")
         with self.lock:
-            if ref in self.tasks:
-                return self.tasks[ref]
-            username, tilde, short = ref.rpartition("~")
-            if tilde and not username:
-                username = (user or self.apify._owner()).username
-            for task in self.tasks.values():
-                if tilde and task.user.username == username and task.name == short:
-                    return task
-            return None
+            return find_named(self.tasks, ref, lambda: (user or self.apify._owner()).username)
 
     def get_task(self, task_id: str) -> dict[str, Any]:
         """Return a task as ``GET /v2/actor-tasks/{actorTaskId}`` would (``data`` unwrapped)."""

@@ -12,12 +12,10 @@ from typing import Any
 
 import httpx
 
-from airflow_provider_jobs.emulator.errors import UnknownRecordError
+from airflow_provider_jobs.emulator.errors import EmulatorClientError, UnknownRecordError
 from airflow_provider_jobs.emulator.ops import EmulatorApi, Operation
 
-
-class EmulatorClientError(RuntimeError):
-    """The control API rejected a request (bad arguments)."""
+__all__ = ["EmulatorClient", "EmulatorClientError"]
 
 
 class EmulatorClient(EmulatorApi):

@@ -70,6 +70,10 @@ class UnknownRecordError(KeyError):
     """Raised by the Python API when an id or name does not exist in the emulator."""
 
 
+class EmulatorClientError(RuntimeError):
+    """The control API rejected a request (bad arguments)."""
+
+
 def reason_phrase(status: int) -> str:
     """The reason phrase of ``status``; a generic one for codes outside the standard (e.g. 520)."""
     try:

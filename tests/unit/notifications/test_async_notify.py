@@ -15,7 +15,8 @@ from unittest.mock import MagicMock
 import pytest
 
 from airflow_provider_jobs._compat import BaseNotifier
-from airflow_provider_jobs.emulator import Emulator, TemplateTimeline, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import TemplateTimeline, Timeline
 from airflow_provider_jobs.notifications._base import JobAbortNotifier
 from airflow_provider_jobs.notifications.apify import ApifyAbortBuildNotifier, ApifyAbortRunNotifier
 from airflow_provider_jobs.notifications.template_builds import TemplateBuildCancelNotifier

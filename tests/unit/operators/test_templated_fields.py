@@ -14,7 +14,8 @@ import pytest
 from airflow.sdk import DAG
 
 from airflow_provider_jobs._compat import AirflowFailException
-from airflow_provider_jobs.emulator import Emulator, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import Timeline
 from airflow_provider_jobs.operators.apify import ApifyBuildActorOperator, ApifyRunActorOperator
 
 RUN_START = "POST /v2/actors/{actorId}/runs"
