@@ -148,7 +148,8 @@ def test_the_operators_give_up_after_wait_for_capacity(emu: Emulator, which: str
     emu.add_fault(route=route, status=402, error_type="actor-memory-limit-exceeded", times=None)
     op = make(wait_for_capacity=0.1, wait_for_termination=False)
     op.capacity_backoff = QUICK
-    with pytest.raises(PaymentRequiredError, match=r"actor-memory-limit-exceeded.*Waited 0 s \(wait_for_capacity=0.1\)"):
+    expected = r"actor-memory-limit-exceeded.*Waited 0 s \(wait_for_capacity=0.1\)"
+    with pytest.raises(PaymentRequiredError, match=expected):
         op.execute(fake_context())
     assert len(emu.requests(route=route)) >= 3 and not emu.runs_of("cap~scraper")
 
