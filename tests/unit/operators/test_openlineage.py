@@ -65,7 +65,7 @@ def test_the_run_s_dataset_is_the_output(emu: Emulator, operator: Any) -> None:
     assert op.get_openlineage_facets_on_complete(None) is None  # nothing ran yet
     summary = op.execute(fake_context())
     lineage = op.get_openlineage_facets_on_complete(None)
-    host = emu.base_url.split("://", 1)[1]
+    host = str(emu.base_url).split("://", 1)[1]
     assert names(lineage.outputs) == [(f"apify://{host}", f"datasets/{summary['default_dataset_id']}")]
     assert lineage.inputs == []
 
