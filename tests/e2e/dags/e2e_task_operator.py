@@ -25,7 +25,7 @@ with DAG("e2e_task_run", schedule=None, start_date=START, catchup=False,
                               execution_timeout=datetime.timedelta(seconds=2))
 
     @task
-    def use_dataset(summary: dict[str, Any]) -> str:
+    def use_dataset(summary: Any) -> str:
         return summary["default_dataset_id"]
 
     use_dataset(nightly.output)
