@@ -183,18 +183,13 @@ class ApifyRunActorTaskOperator(_ApifyRunOperator):
     ``memory_mbytes``, ``max_items``, ``max_total_charge_usd``, ``restart_on_error``,
     ``webhooks``, ``wait_for_capacity`` (converted and checked as the run operator's).
 
+    Every other argument (``build``, ``run_timeout_secs``, ``memory_mbytes``, ``max_items``,
+    ``max_total_charge_usd``, ``restart_on_error``, ``webhooks``, ``wait_for_capacity``,
+    ``gracefully``, ``apify_conn_id`` and the waiting options) means what it means for
+    :class:`ApifyRunActorOperator`.
+
     :param actor_task_id: task id, ``username~task-name`` or ``username/task-name``
     :param task_input: fields that override the task's saved input (``None``: the saved input)
-    :param build: build tag or number to run
-    :param run_timeout_secs: the run's own timeout on the platform
-    :param memory_mbytes: memory for the run
-    :param max_items: cap of charged dataset items (pay-per-result actors)
-    :param max_total_charge_usd: cap of the run's cost (pay-per-event actors)
-    :param restart_on_error: restart the run's process whenever it fails
-    :param webhooks: ad-hoc webhooks of the run, dicts in the API's shape
-    :param wait_for_capacity: seconds to keep starting again while the account is at its limit
-    :param gracefully: abort gracefully
-    :param apify_conn_id: the Apify connection id
     """
 
     template_fields: Sequence[str] = ("actor_task_id", "task_input", *_RUN_OPTION_FIELDS)
