@@ -11,9 +11,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from _kinds import fake_context
-from _support import FakeClock
+from _support import FakeClock, Recorder, apify_error
 
 from airflow_provider_jobs._compat import AirflowFailException
 from airflow_provider_jobs._retry import RetryPolicy
@@ -181,3 +182,19 @@ def test_the_task_operator_waits_for_another_run_to_end(emu: Emulator) -> None:
     summary = op.execute(fake_context())
     assert emu.get_run(first)["status"] == "SUCCEEDED" and summary["id"] != first
     assert len(emu.requests(route=route)) >= 2  # refused at least once, then started
+
+
+@pytest.mark.usefixtures("mock_connections")
+def test_a_kill_while_waiting_for_capacity_starts_nothing_more(api: Recorder) -> None:
+    op = ApifyRunActorTaskOperator(task_id="t", actor_task_id="janedoe~nightly", wait_for_capacity=30)
+    op.capacity_backoff = QUICK
+    refused = apify_error(402, "concurrent-runs-limit-exceeded", "By launching this job you will exceed the limit")
+
+    def refuse_then_sigterm(request: httpx.Request) -> httpx.Response:
+        op.on_kill()  # SIGTERM while the task waits for room
+        return refused
+
+    api.responses = [refused, refuse_then_sigterm]
+    with pytest.raises(PaymentRequiredError, match="stopped while waiting for capacity"):
+        op.execute(fake_context())
+    assert len(api.requests) == 2  # no third start, and no abort: nothing was started
