@@ -22,7 +22,7 @@ with DAG("e2e_task_run", schedule=None, start_date=START, catchup=False,
     ApifyRunActorTaskOperator(task_id="nightly_deferred", actor_task_id="~e2e-nightly", deferrable=True,
                               poll_interval=0.2)
     ApifyRunActorTaskOperator(task_id="endless", actor_task_id="~e2e-endless", poll_interval=0.2,
-                              execution_timeout=datetime.timedelta(seconds=2))
+                              execution_timeout=datetime.timedelta(seconds=1))
 
     @task
     def use_dataset(summary: Any) -> str:
