@@ -6,7 +6,6 @@ import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow_provider_jobs._compat import (
     AirflowException,
@@ -16,6 +15,7 @@ from airflow_provider_jobs._compat import (
     object_storage_path,
     openlineage_classes,
 )
+from airflow_provider_jobs._lineage import apify_dataset_name
 from airflow_provider_jobs._validation import normalize_named_id, validate_field_names, validate_flag
 from airflow_provider_jobs.exceptions import InvalidArgumentError
 from airflow_provider_jobs.hooks.apify import ApifyHook
@@ -134,14 +134,13 @@ class ApifyDatasetToObjectStorageOperator(BaseOperator):
             return None
         operator_lineage, dataset = classes
         base_url, dataset_id, dest = self._lineage
-        host = urlsplit(base_url).netloc or base_url
         bucket = getattr(dest, "bucket", "") or ""
         if dest.protocol in ("file", "local", ""):
             out_namespace, out_name = "file", "/" + str(dest.path).lstrip("/")
         else:
             out_namespace, out_name = f"{dest.protocol}://{bucket}", str(getattr(dest, "key", dest.path))
         return operator_lineage(
-            inputs=[dataset(namespace=f"apify://{host}", name=f"datasets/{dataset_id}")],
+            inputs=[dataset(*apify_dataset_name(base_url, dataset_id))],
             outputs=[dataset(namespace=out_namespace, name=out_name)],
         )
 
