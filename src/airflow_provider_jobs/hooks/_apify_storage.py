@@ -239,19 +239,20 @@ class ApifyStorageOperations(JobsHook):
         while True:
             try:
                 yield from self._log_connection(call, tail)
+                yield from tail.finish()
                 return
             except STREAM_ERRORS as exc:
                 pause = tail.after_drop(core.map_stream_error(call, exc), quiet=isinstance(exc, httpx.ReadTimeout))
             time.sleep(pause)
 
     def _log_connection(self, call: Call, tail: LogTail) -> Generator[str, None, None]:
-        """One connection of a log read: the new lines ``tail`` lets through; a drop raises one of
-        :data:`STREAM_ERRORS` (the job lifecycle follows a log connection by connection)."""
+        """One connection of a log read: the new whole lines ``tail`` lets through (a last line without
+        its line end stays in ``tail.finish()``); a drop raises one of :data:`STREAM_ERRORS` (the job
+        lifecycle follows a log connection by connection)."""
         tail.connected()
         with self.get_conn().stream(call) as response:
             for chunk in response.iter_bytes():
                 yield from tail.feed(chunk)
-        yield from tail.finish()
 
     def astream_log(self, job_id: str, *, max_reconnects: int = 5) -> AsyncIterator[str]:
         """Async twin of :meth:`stream_log` (an async iterator)."""
@@ -263,6 +264,8 @@ class ApifyStorageOperations(JobsHook):
         while True:
             try:
                 async for line in self._alog_connection(call, tail):
+                    yield line
+                for line in tail.finish():
                     yield line
                 return
             except STREAM_ERRORS as exc:
@@ -276,8 +279,6 @@ class ApifyStorageOperations(JobsHook):
             async for chunk in response.aiter_bytes():
                 for line in tail.feed(chunk):
                     yield line
-        for line in tail.finish():
-            yield line
 
 
 def _response_text(response: httpx.Response) -> str:

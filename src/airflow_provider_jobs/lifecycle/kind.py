@@ -183,7 +183,8 @@ class JobKind(Generic[H, J]):
     # -------------------------------------------------------- the log (streams_log)
     def log_connection(self, hook: H, job_id: str, tail: LogTail, *, follow: bool,
                        read_timeout: float | None = None) -> Generator[str, None, None]:
-        """Read the job's log over one connection: the lines ``tail`` has not let through yet.
+        """Read the job's log over one connection: the whole lines ``tail`` has not let through yet
+        (a last line without its line end is left in ``tail.finish()``).
 
         :param follow: keep reading while the job runs (the stream ends when the job does);
             otherwise the log as it is now

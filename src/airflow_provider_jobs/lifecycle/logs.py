@@ -27,7 +27,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from contextlib import aclosing, closing
 from typing import Any, Generic, TypeVar
 
@@ -38,7 +38,7 @@ from airflow_provider_jobs.hooks._apify_results import LogTail
 from airflow_provider_jobs.hooks._apify_storage import STREAM_ERRORS
 from airflow_provider_jobs.hooks._base import JobsHook
 from airflow_provider_jobs.lifecycle.abort import Logger, quick_hook
-from airflow_provider_jobs.lifecycle.kind import JobWatch
+from airflow_provider_jobs.lifecycle.kind import JobWatch, Outcome
 from airflow_provider_jobs.lifecycle.wait import await_until_terminal, wait_until_terminal
 
 log = logging.getLogger(__name__)
@@ -116,39 +116,74 @@ class LogFollow(Generic[H, J]):
             log.warning("%s %s: the log stream keeps failing (%s); waiting without it.",
                         self.watch.kind.name, self.watch.job_id, error)
 
-    def fetch(self, budget: float | None) -> J | None:
-        """Show the job's new log lines until its stream ends, then get the job (``None``: stop asked)."""
-        watch = self.watch
-        if self.given_up:
-            return watch.fetch(budget)
-        time.sleep(self._pause_before(budget))
-        lines = watch.kind.log_connection(watch.hook, watch.job_id, self.tail, follow=True,
-                                          read_timeout=self._open(budget))
+    def _ended(self, job: J, clean: bool) -> bool:
+        """After the status get: whether the rest of the log is to be read (the job ended while its
+        stream was not read to its end); a job that ended gets its last line without a line end."""
+        if self.watch.kind.outcome(job) is Outcome.RUNNING:
+            return False
+        if clean:
+            self._flush()
+        return not clean
+
+    def _flush(self) -> None:
+        for line in self.tail.finish():
+            self._show(line)
+
+    def _read(self, lines: Generator[str, None, None]) -> bool:
+        """Show the lines of one connection; return whether it ended by itself (the job's end)."""
         try:
             with closing(lines):
                 for line in lines:
                     if self._show(line):
-                        break
+                        return False
         except (*STREAM_ERRORS, JobsApiError) as exc:
             self._failed(exc)
-        return None if self.should_stop() else watch.fetch(0)
+            return False
+        return True
 
-    async def afetch(self, budget: float | None) -> J | None:
-        """Async twin of :meth:`fetch`."""
-        watch = self.watch
-        if self.given_up:
-            return await watch.afetch(budget)
-        await asyncio.sleep(self._pause_before(budget))
-        lines = watch.kind.alog_connection(watch.hook, watch.job_id, self.tail, follow=True,
-                                           read_timeout=self._open(budget))
+    async def _aread(self, lines: AsyncGenerator[str, None]) -> bool:
+        """Async twin of :meth:`_read`."""
         try:
             async with aclosing(lines):
                 async for line in lines:
                     if self._show(line):
-                        break
+                        return False
         except (*STREAM_ERRORS, JobsApiError) as exc:
             self._failed(exc)
-        return None if self.should_stop() else await watch.afetch(0)
+            return False
+        return True
+
+    def fetch(self, budget: float | None) -> J | None:
+        """Show the job's new log lines until its stream ends, then get the job (``None``: stop asked)."""
+        watch, kind = self.watch, self.watch.kind
+        if self.given_up:
+            return watch.fetch(budget)
+        time.sleep(self._pause_before(budget))
+        clean = self._read(kind.log_connection(watch.hook, watch.job_id, self.tail, follow=True,
+                                               read_timeout=self._open(budget)))
+        if self.should_stop():
+            return None
+        job = watch.fetch(0)
+        if self._ended(job, clean):  # the stream broke off: what the job wrote after that, once
+            self._read(kind.log_connection(watch.hook, watch.job_id, self.tail, follow=False))
+            self._flush()
+        return job
+
+    async def afetch(self, budget: float | None) -> J | None:
+        """Async twin of :meth:`fetch`."""
+        watch, kind = self.watch, self.watch.kind
+        if self.given_up:
+            return await watch.afetch(budget)
+        await asyncio.sleep(self._pause_before(budget))
+        clean = await self._aread(kind.alog_connection(watch.hook, watch.job_id, self.tail, follow=True,
+                                                       read_timeout=self._open(budget)))
+        if self.should_stop():
+            return None
+        job = await watch.afetch(0)
+        if self._ended(job, clean):
+            await self._aread(kind.alog_connection(watch.hook, watch.job_id, self.tail, follow=False))
+            self._flush()
+        return job
 
 
 def wait_end(watch: JobWatch[H, J], timeout: float | None, *, not_found_grace: float = 0.0,
@@ -171,7 +206,8 @@ async def await_end(watch: JobWatch[H, J], timeout: float | None, *, not_found_g
                     poll_interval: float | None = None) -> J:
     """Async twin of :func:`wait_end`."""
     spec = watch.kind.wait_spec(watch.job_id, timeout, not_found_grace=not_found_grace, poll_interval=poll_interval)
-    return await await_until_terminal(spec, afetcher(watch))
+    fetch = afetcher(watch)
+    return await await_until_terminal(spec, fetch)
 
 
 # ------------------------------------------------------------------ the tail
@@ -193,6 +229,7 @@ def log_tail(watch: JobWatch[Any, Any], logger: Logger = log) -> list[str]:
     try:
         with closing(watch.kind.log_connection(hook, watch.job_id, tail, follow=False)) as lines:
             last.extend(line[:LOG_TAIL_LINE_CHARS] for line in lines)
+        last.extend(line[:LOG_TAIL_LINE_CHARS] for line in tail.finish())
     except Exception as exc:  # noqa: BLE001 - the job's failure matters more than its log
         return _tail_failed(watch, exc, logger)
     return list(last)
@@ -207,6 +244,7 @@ async def alog_tail(watch: JobWatch[Any, Any], logger: Logger = log) -> list[str
         async with aclosing(watch.kind.alog_connection(hook, watch.job_id, tail, follow=False)) as lines:
             async for line in lines:
                 last.append(line[:LOG_TAIL_LINE_CHARS])
+        last.extend(line[:LOG_TAIL_LINE_CHARS] for line in tail.finish())
     except Exception as exc:  # noqa: BLE001 - the job's failure matters more than its log
         return _tail_failed(watch, exc, logger)
     return list(last)
