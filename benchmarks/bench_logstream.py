@@ -62,7 +62,8 @@ def main() -> dict[str, Any]:
         lock = threading.Lock()
 
         def operator(group: str, i: int, stream_logs: bool) -> None:
-            op = ApifyRunActorOperator(task_id=f"log_{int(stream_logs)}_{i}", actor_id="bench~chatty", stream_logs=stream_logs)
+            op = ApifyRunActorOperator(task_id=f"log_{int(stream_logs)}_{i}", actor_id="bench~chatty",
+                                       stream_logs=stream_logs)
             ExecutorSafeguard.tracker.set(op)
             ti = FakeTI(op.task_id)
             op.execute({"ti": ti, "run_id": "manual__bench"})  # type: ignore[typeddict-item]
