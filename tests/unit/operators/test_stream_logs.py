@@ -4,7 +4,7 @@ in the failure of a run or build, from the operator and from the trigger."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -129,3 +129,40 @@ def test_a_success_reads_no_log_tail(kind: KindCase, api: Recorder) -> None:
 def test_template_builds_keep_streaming_by_default() -> None:
     kind: Any = KINDS["template_build"]
     assert kind.operator().stream_logs is True and kind.operator(stream_logs=False).log_line() is None
+
+
+@pytest.mark.parametrize("kind", APIFY, ids=lambda k: k.name)
+def test_on_kill_while_following_the_log_aborts_and_stops(kind: KindCase, api: Recorder) -> None:
+    op = kind.operator(stream_logs=True, poll_interval=0)
+
+    def sigterm_while_streaming(request: httpx.Request) -> httpx.Response:
+        op.on_kill()  # what the SIGTERM handler does, in the middle of the wait
+        return log_body(request)
+
+    api.responses = [start_response(kind, kind.running), sigterm_while_streaming, kind.response(kind.aborted)]
+    with pytest.raises(AirflowException, match="stopped while waiting"):
+        op.execute(fake_context())
+    assert requests_of(api, kind) == ["POST", "log-stream", "POST"] and api.requests[-1].url.path == kind.abort_path
+
+
+def silent(request: httpx.Request) -> Iterator[bytes]:
+    """A log stream's body: the log so far, then silence until the read timeout."""
+    yield LOG
+    raise httpx.ReadTimeout("quiet", request=request)
+
+
+@pytest.mark.parametrize("kind", APIFY, ids=lambda k: k.name)
+def test_wait_timeout_while_the_log_is_quiet_aborts(kind: KindCase, api: Recorder) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == log_path(kind):
+            return httpx.Response(200, content=silent(request))
+        if request.method == "POST":
+            return kind.response(kind.aborted)
+        return kind.response(kind.running)
+
+    api.responses = [start_response(kind, kind.running)]
+    api.default = answer
+    with pytest.raises(AirflowException, match="gave up waiting"):
+        kind.operator(stream_logs=True, poll_interval=0.05, wait_timeout=0.3).execute(fake_context())
+    assert [r.url.path for r in api.requests if r.method == "POST"][-1] == kind.abort_path
+    assert "log-stream" in requests_of(api, kind)
