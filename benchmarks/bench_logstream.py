@@ -16,7 +16,6 @@ Goal: streaming adds no request beyond the stream itself (status gets on <= stat
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import threading
@@ -25,16 +24,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import EmulatorProcess, FakeTI, airflow_env, print_rows, quiet_logging, summary, write_result  # noqa: E402
+import _common as bench  # noqa: E402
 
-airflow_env()
-quiet_logging()
+bench.airflow_env()
+bench.quiet_logging()
 
 JOBS = int(os.environ.get("BENCH_LOGSTREAM_JOBS", "5"))
 RUN_SECS = float(os.environ.get("BENCH_LOGSTREAM_RUN_SECS", "20"))
 
 
-def requests_of(emu: EmulatorProcess, run_id: str) -> dict[str, int]:
+def requests_of(emu: bench.EmulatorProcess, run_id: str) -> dict[str, int]:
     """The run's requests after its start, by kind."""
     counts = {"status gets": 0, "log streams": 0, "log reads": 0}
     for entry in emu.client.requests("GET"):
@@ -49,13 +48,12 @@ def main() -> dict[str, Any]:
     """Run the four groups side by side, print and save the figures."""
     from airflow.sdk.bases.operator import ExecutorSafeguard
 
-    from airflow_provider_jobs._http import aclose_shared_clients
     from airflow_provider_jobs.emulator import Timeline
     from airflow_provider_jobs.operators.apify import ApifyRunActorOperator
     from airflow_provider_jobs.triggers.apify import ApifyRunTrigger
 
     lines = max(1, int(RUN_SECS) - 1)
-    with EmulatorProcess(time_scale=1.0) as emu:
+    with bench.EmulatorProcess(time_scale=1.0) as emu:
         emu.use_connections()
         emu.client.seed_actor("bench~chatty", run=Timeline(ready_secs=0, running_secs=RUN_SECS, log_lines=lines))
         ids: dict[str, list[str]] = {}
@@ -65,7 +63,7 @@ def main() -> dict[str, Any]:
             op = ApifyRunActorOperator(task_id=f"log_{int(stream_logs)}_{i}", actor_id="bench~chatty",
                                        stream_logs=stream_logs)
             ExecutorSafeguard.tracker.set(op)
-            ti = FakeTI(op.task_id)
+            ti = bench.FakeTI(op.task_id)
             op.execute({"ti": ti, "run_id": "manual__bench"})  # type: ignore[typeddict-item]
             with lock:
                 ids.setdefault(group, []).append(ti.xcom["run_id"])
@@ -75,17 +73,8 @@ def main() -> dict[str, Any]:
             with lock:
                 ids[group] = run_ids
 
-            async def one(run_id: str) -> None:
-                trigger = ApifyRunTrigger(job_id=run_id, conn_id="apify_default", end_time=time.time() + 600,
-                                          stream_logs=stream_logs)
-                async for _ in trigger.run():
-                    pass
-
-            async def all_of_them() -> None:
-                await asyncio.gather(*(one(r) for r in run_ids))
-                await aclose_shared_clients()
-
-            asyncio.run(all_of_them())
+            bench.run_triggers([ApifyRunTrigger(job_id=r, conn_id="apify_default", end_time=time.time() + 600,
+                                          stream_logs=stream_logs) for r in run_ids])
 
         groups = {"operator, stream_logs off": False, "operator, stream_logs on": True}
         threads = [threading.Thread(target=operator, args=(g, i, on)) for g, on in groups.items() for i in range(JOBS)]
@@ -107,7 +96,7 @@ def main() -> dict[str, Any]:
         means = {}
         for on in ("off", "on"):
             group = f"{mode}, stream_logs {on}"
-            per_kind = {kind: summary(c[kind] for c in counts[group]) for kind in counts[group][0]}
+            per_kind = {kind: bench.summary(c[kind] for c in counts[group]) for kind in counts[group][0]}
             total = sum(s["mean"] for s in per_kind.values())
             means[on] = (per_kind, total)
             result["groups"][group] = {"requests": per_kind, "total_mean": total}
@@ -122,10 +111,10 @@ def main() -> dict[str, Any]:
             "total": means["on"][1] - means["off"][1]}
     met = all(result["groups"][f"{m}, added"]["status_gets"] <= 0 for m in ("operator", "trigger"))
     result["goal_met"] = met
-    print_rows(f"requests per job while it waits ({JOBS} jobs per group, runs of {RUN_SECS:.0f} s, "
+    bench.print_rows(f"requests per job while it waits ({JOBS} jobs per group, runs of {RUN_SECS:.0f} s, "
                f"a log line per second; goal: no status get added)", rows)
     print(f"goal: {'met' if met else 'MISSED'}")
-    write_result("logstream", result)
+    bench.write_result("logstream", result)
     return result
 
 

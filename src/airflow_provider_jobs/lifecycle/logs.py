@@ -27,8 +27,8 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from contextlib import aclosing, closing
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
+from contextlib import aclosing, closing, contextmanager
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -129,29 +129,32 @@ class LogFollow(Generic[H, J]):
         for line in self.tail.finish():
             self._show(line)
 
-    def _read(self, lines: Generator[str, None, None]) -> bool:
-        """Show the lines of one connection; return whether it ended by itself (the job's end)."""
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Count a connection that breaks, stays silent or cannot be opened, instead of raising."""
         try:
-            with closing(lines):
-                for line in lines:
-                    if self._show(line):
-                        return False
+            yield
         except (*STREAM_ERRORS, JobsApiError) as exc:
             self._failed(exc)
-            return False
-        return True
+
+    def _read(self, lines: Generator[str, None, None]) -> bool:
+        """Show the lines of one connection; return whether it ended by itself (the job's end)."""
+        ended = False
+        with self._reading(), closing(lines):
+            ended = not any(self._show(line) for line in lines)
+        return ended
 
     async def _aread(self, lines: AsyncGenerator[str, None]) -> bool:
         """Async twin of :meth:`_read`."""
-        try:
+        ended = False
+        with self._reading():
             async with aclosing(lines):
                 async for line in lines:
                     if self._show(line):
-                        return False
-        except (*STREAM_ERRORS, JobsApiError) as exc:
-            self._failed(exc)
-            return False
-        return True
+                        break
+                else:
+                    ended = True
+        return ended
 
     def fetch(self, budget: float | None) -> J | None:
         """Show the job's new log lines until its stream ends, then get the job (``None``: stop asked)."""
