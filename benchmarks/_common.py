@@ -310,3 +310,20 @@ class FakeTI:
 def fake_context(task_id: str, xcom: dict[str, Any] | None = None) -> dict[str, Any]:
     """A minimal task context."""
     return {"ti": FakeTI(task_id, xcom), "run_id": "manual__bench"}
+
+
+def run_triggers(triggers: Sequence[Any]) -> None:
+    """Run every trigger to its event in one event loop, then close the shared async clients."""
+    import asyncio
+
+    from airflow_provider_jobs._http import aclose_shared_clients
+
+    async def drain(trigger: Any) -> None:
+        async for _ in trigger.run():
+            pass
+
+    async def all_of_them() -> None:
+        await asyncio.gather(*(drain(t) for t in triggers))
+        await aclose_shared_clients()
+
+    asyncio.run(all_of_them())

@@ -18,7 +18,6 @@ Goal: ours <= 1.1 requests per waiting job per minute.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import threading
@@ -34,6 +33,7 @@ from _common import (  # noqa: E402
     airflow_env,
     print_rows,
     quiet_logging,
+    run_triggers,
     summary,
     write_result,
 )
@@ -64,7 +64,6 @@ def main() -> dict[str, Any]:
     import httpx
     from airflow.sdk.bases.operator import ExecutorSafeguard
 
-    from airflow_provider_jobs._http import aclose_shared_clients
     from airflow_provider_jobs.emulator.timelines import Timeline
     from airflow_provider_jobs.operators.apify import ApifyRunActorOperator
     from airflow_provider_jobs.triggers.apify import ApifyRunTrigger
@@ -92,16 +91,8 @@ def main() -> dict[str, Any]:
             with lock:
                 ids["trigger"].extend(run_ids)
 
-            async def one(run_id: str) -> None:
-                trigger = ApifyRunTrigger(job_id=run_id, conn_id="apify_default", end_time=time.time() + 3600)
-                async for _ in trigger.run():
-                    pass
-
-            async def all_of_them() -> None:
-                await asyncio.gather(*(one(r) for r in run_ids))
-                await aclose_shared_clients()
-
-            asyncio.run(all_of_them())
+            run_triggers([ApifyRunTrigger(job_id=r, conn_id="apify_default", end_time=time.time() + 3600)
+                          for r in run_ids])
 
         client = httpx.Client(base_url=emu.base_url, headers={"Authorization": f"Bearer {emu.client.apify_token}"})
 

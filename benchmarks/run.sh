@@ -25,6 +25,7 @@ python benchmarks/bench_abort.py
 python benchmarks/bench_detect.py
 python benchmarks/bench_scale.py
 python benchmarks/bench_dataset.py   # 1,000,000 items of ~1 KB: ours vs apify-client, added peak RSS
+python benchmarks/bench_logstream.py # requests while a job waits, stream_logs on vs off (~25 s, little CPU)
 
 wait "$requests_pid"
 trap - EXIT

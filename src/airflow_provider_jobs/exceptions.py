@@ -38,6 +38,7 @@ strings.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
@@ -124,6 +125,7 @@ class JobFailedError(JobsError):
     :param status: the terminal status
     :param detail: status message or error text from the service, if any
     :param console_url: where a human can look at the job
+    :param log_tail: the last lines of the job's log, if they could be read
     """
 
     def __init__(
@@ -134,18 +136,23 @@ class JobFailedError(JobsError):
         *,
         detail: str | None = None,
         console_url: str | None = None,
+        log_tail: Sequence[str] = (),
     ) -> None:
         text = f"{kind} {job_id} finished with status {status}"
         if detail:
             text += f": {detail}"
         if console_url:
             text += f" (see {console_url})"
-        super().__init__(text + ".")
+        text += "."
+        if log_tail:
+            text += f"\nLast {len(log_tail)} lines of its log:\n" + "\n".join(f"    {line}" for line in log_tail)
+        super().__init__(text)
         self.kind = kind
         self.job_id = job_id
         self.status = status
         self.detail = detail
         self.console_url = console_url
+        self.log_tail = tuple(log_tail)
 
 
 CAPACITY_ERROR_TYPES = frozenset({"actor-memory-limit-exceeded", "concurrent-runs-limit-exceeded"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import Any
 
 import httpx
@@ -237,16 +237,22 @@ class ApifyStorageOperations(JobsHook):
     def _stream_lines(self, call: Call, tail: LogTail) -> Iterator[str]:
         core = self.get_conn()
         while True:
-            tail.connected()
             try:
-                with core.stream(call) as response:
-                    for chunk in response.iter_bytes():
-                        yield from tail.feed(chunk)
+                yield from self._log_connection(call, tail)
                 yield from tail.finish()
                 return
             except STREAM_ERRORS as exc:
                 pause = tail.after_drop(core.map_stream_error(call, exc), quiet=isinstance(exc, httpx.ReadTimeout))
             time.sleep(pause)
+
+    def _log_connection(self, call: Call, tail: LogTail) -> Generator[str, None, None]:
+        """One connection of a log read: the new whole lines ``tail`` lets through (a last line without
+        its line end stays in ``tail.finish()``); a drop raises one of :data:`STREAM_ERRORS` (the job
+        lifecycle follows a log connection by connection)."""
+        tail.connected()
+        with self.get_conn().stream(call) as response:
+            for chunk in response.iter_bytes():
+                yield from tail.feed(chunk)
 
     def astream_log(self, job_id: str, *, max_reconnects: int = 5) -> AsyncIterator[str]:
         """Async twin of :meth:`stream_log` (an async iterator)."""
@@ -256,18 +262,23 @@ class ApifyStorageOperations(JobsHook):
     async def _astream_lines(self, call: Call, tail: LogTail) -> AsyncIterator[str]:
         core = await self.aget_conn()
         while True:
-            tail.connected()
             try:
-                async with core.astream(call) as response:
-                    async for chunk in response.aiter_bytes():
-                        for line in tail.feed(chunk):
-                            yield line
+                async for line in self._alog_connection(call, tail):
+                    yield line
                 for line in tail.finish():
                     yield line
                 return
             except STREAM_ERRORS as exc:
                 pause = tail.after_drop(core.map_stream_error(call, exc), quiet=isinstance(exc, httpx.ReadTimeout))
             await asyncio.sleep(pause)
+
+    async def _alog_connection(self, call: Call, tail: LogTail) -> AsyncGenerator[str, None]:
+        """Async twin of :meth:`_log_connection`."""
+        tail.connected()
+        async with (await self.aget_conn()).astream(call) as response:
+            async for chunk in response.aiter_bytes():
+                for line in tail.feed(chunk):
+                    yield line
 
 
 def _response_text(response: httpx.Response) -> str:

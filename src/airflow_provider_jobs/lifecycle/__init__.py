@@ -9,6 +9,8 @@ triggers and notifiers only ever talk to a kind.
   :func:`decide` / :class:`Outcome`, :class:`AbortOptions`.
 * ``apify.py``, ``template_builds.py``: the three kinds.
 * ``wait.py``: the one wait loop (fetch until terminal, deadline, 404 grace), sync and async.
+* ``logs.py``: a wait that follows the job's log stream (``stream_logs``, Apify) and the last
+  lines of the log in the failure of a job that ended badly.
 * ``abort.py``: :func:`abort_quietly` / :func:`aabort_quietly`, the best-effort abort every
   failure path calls.
 * ``events.py``: the trigger events, built by :func:`make_event` and checked by :func:`read_event`.

@@ -6,9 +6,12 @@ the "abort" verb; they differ in their hook calls and in runs having a status me
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncGenerator, Generator
 from typing import Any, ClassVar, TypeVar
 
 from airflow_provider_jobs._call import Call
+from airflow_provider_jobs.hooks._apify_results import LogTail
 from airflow_provider_jobs.hooks.apify import BUILD_ID, RUN_ID, ApifyHook, long_poll_seconds
 from airflow_provider_jobs.lifecycle.kind import AbortOptions, JobKind, LogCursor
 from airflow_provider_jobs.models._base import StatusSets
@@ -29,6 +32,7 @@ class ApifyJobKind(JobKind[ApifyHook, A]):
     statuses: ClassVar[StatusSets] = APIFY_STATUSES
     long_polls: ClassVar[bool] = True
     poll_interval: ClassVar[float] = 0.1  # a floor between long polls, which answer when the job ends
+    streams_log: ClassVar[bool] = True
 
     def job_id(self, job: A) -> str:
         """The run/build id."""
@@ -45,6 +49,21 @@ class ApifyJobKind(JobKind[ApifyHook, A]):
     def console_url(self, hook: ApifyHook, job: A) -> str:
         """The job's page in the Apify Console."""
         return job.console_url(hook.console_base_url)
+
+    def log_connection(self, hook: ApifyHook, job_id: str, tail: LogTail, *, follow: bool,
+                       read_timeout: float | None = None) -> Generator[str, None, None]:
+        """``GET /v2/logs/{id}`` (``?stream=true`` when following) over one connection."""
+        return hook._log_connection(_log_call(hook, job_id, follow, read_timeout), tail)
+
+    def alog_connection(self, hook: ApifyHook, job_id: str, tail: LogTail, *, follow: bool,
+                        read_timeout: float | None = None) -> AsyncGenerator[str, None]:
+        """Async twin of :meth:`log_connection`."""
+        return hook._alog_connection(_log_call(hook, job_id, follow, read_timeout), tail)
+
+
+def _log_call(hook: ApifyHook, job_id: str, follow: bool, read_timeout: float | None) -> Call:
+    call = hook._log_call(job_id, stream=follow)
+    return call if read_timeout is None else dataclasses.replace(call, read_timeout=read_timeout)
 
 
 class ApifyRunKind(ApifyJobKind[ApifyRun]):

@@ -7,6 +7,7 @@ its abort went through) or ``error`` (the wait itself failed, e.g. a 404).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from airflow_provider_jobs.hooks._base import JobsHook
@@ -23,18 +24,19 @@ _EVENT_OUTCOMES = frozenset({EVENT_TERMINAL, EVENT_TIMEOUT, EVENT_ERROR})
 
 def make_event(
     kind: JobKind[H, J], outcome: str, job_id: str, *, hook: H | None = None, job: J | None = None,
-    message: str | None = None, aborted: bool | None = None,
+    message: str | None = None, aborted: bool | None = None, log_tail: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Build a JSON-safe trigger event payload.
 
     ``aborted`` (timeout events): ``True`` if the trigger's abort was accepted, ``False`` if it
-    failed (the task then tries again), ``None`` if no abort was asked for.
+    failed (the task then tries again), ``None`` if no abort was asked for. ``log_tail``: the last
+    lines of the log of a job that ended badly, for the failure text.
     """
     event: dict[str, Any] = {"outcome": outcome, "kind": kind.name, "job_id": job_id, "message": message,
                              "aborted": aborted}
     if job is not None and hook is not None:
         event.update(status=str(kind.status(job)), summary=kind.summary(hook, job),
-                     failure=str(kind.failure(hook, job)))
+                     failure=str(kind.failure(hook, job, log_tail)))
     return event
 
 

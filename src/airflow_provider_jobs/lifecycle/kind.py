@@ -14,13 +14,14 @@ own ``wait_for_*`` methods all wait through it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from airflow_provider_jobs._call import Call
 from airflow_provider_jobs._validation import validate_job_id, validate_wait_seconds
 from airflow_provider_jobs.exceptions import JobFailedError
+from airflow_provider_jobs.hooks._apify_results import LogTail
 from airflow_provider_jobs.hooks._base import JobsHook
 from airflow_provider_jobs.lifecycle.wait import WaitSpec, await_until_terminal, wait_until_terminal
 from airflow_provider_jobs.models._base import StatusSets
@@ -90,6 +91,9 @@ class JobKind(Generic[H, J]):
     :cvar long_polls: the service holds a status request open until the job ends (Apify
         ``waitForFinish``), so a wait needs no poll interval of its own
     :cvar poll_interval: default pause between two fetches of a wait
+    :cvar streams_log: the service streams the job's log while it runs (Apify): a wait whose log
+        lines go somewhere reads that stream instead of long-polling the status, and a bad end
+        carries the last lines of the log
     """
 
     name: ClassVar[str]
@@ -101,6 +105,7 @@ class JobKind(Generic[H, J]):
     statuses: ClassVar[StatusSets]
     long_polls: ClassVar[bool] = False
     poll_interval: ClassVar[float] = 2.0
+    streams_log: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<job kind {self.name}>"
@@ -143,10 +148,11 @@ class JobKind(Generic[H, J]):
         """Judge a fetched job."""
         return decide(self.statuses, self.status(job))
 
-    def failure(self, hook: H, job: J) -> JobFailedError:
-        """The error for a job that ended in a bad terminal status: kind, id, status, detail, link."""
+    def failure(self, hook: H, job: J, log_tail: Sequence[str] = ()) -> JobFailedError:
+        """The error for a job that ended in a bad terminal status: kind, id, status, detail, link and
+        the last lines of its log (``log_tail``, fetched by the caller)."""
         return JobFailedError(self.name, self.job_id(job), str(self.status(job)), detail=self.detail(job),
-                              console_url=self.console_url(hook, job))
+                              console_url=self.console_url(hook, job), log_tail=log_tail)
 
     # ---------------------------------------------------- one request each
     def log_cursor(self, job_id: str) -> LogCursor[J] | None:
@@ -172,6 +178,25 @@ class JobKind(Generic[H, J]):
     def abort_call(self, hook: H, job_id: str, options: AbortOptions) -> Call:
         """The request :meth:`abort` sends, validated and encoded by the hook but not sent (the
         watchdog sends it from another process)."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------- the log (streams_log)
+    def log_connection(self, hook: H, job_id: str, tail: LogTail, *, follow: bool,
+                       read_timeout: float | None = None) -> Generator[str, None, None]:
+        """Read the job's log over one connection: the whole lines ``tail`` has not let through yet
+        (a last line without its line end is left in ``tail.finish()``).
+
+        :param follow: keep reading while the job runs (the stream ends when the job does);
+            otherwise the log as it is now
+        :param read_timeout: seconds the connection may stay silent (a followed log)
+        :raises httpx.TransportError: the connection broke or stayed silent (``httpx.ReadTimeout``)
+        :raises JobsApiError: it could not be opened (after the core's retries)
+        """
+        raise NotImplementedError
+
+    def alog_connection(self, hook: H, job_id: str, tail: LogTail, *, follow: bool,
+                        read_timeout: float | None = None) -> AsyncGenerator[str, None]:
+        """Async twin of :meth:`log_connection`."""
         raise NotImplementedError
 
     # ----------------------------------------------------------------- waiting

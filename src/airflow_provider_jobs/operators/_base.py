@@ -45,6 +45,7 @@ from airflow_provider_jobs.lifecycle import (
 )
 from airflow_provider_jobs.lifecycle.callback import AbortOnFailure, with_abort_on_failure
 from airflow_provider_jobs.lifecycle.kind import LogLine
+from airflow_provider_jobs.lifecycle.logs import job_failure, wait_end
 from airflow_provider_jobs.lifecycle.task import (
     GRACEFUL_WAIT,
     no_retry_when_pointless_or_harmful,
@@ -124,6 +125,12 @@ class JobOperator(JobTask):
         killer, ``kill -9``), and the operator's own ``on_failure_callback`` (added after the DAG
         author's) aborts it when the whole worker is lost (run by the DAG processor after the
         heartbeat timeout). Off with ``False``; ``abort_on_kill=False`` turns it off too
+    :param stream_logs: copy the job's log lines into the task log while it waits, blocking or
+        deferred (the trigger writes them), each line once. Apify runs and builds: the wait reads
+        the log stream instead of long-polling the status (see
+        :mod:`~airflow_provider_jobs.lifecycle.logs`). Template builds: their log entries come with
+        each status fetch, and ``TemplateBuildOperator`` has it on by default. Whether on or off, a
+        job ending badly fails the task with the last lines of its log
     """
 
     trigger_class: ClassVar[type[JobTrigger]]
@@ -140,9 +147,11 @@ class JobOperator(JobTask):
         poll_interval: float | None = None,
         reattach: bool = True,
         abort_on_process_death: bool = True,
+        stream_logs: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.stream_logs = stream_logs
         self.wait_for_termination = wait_for_termination
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.abort_on_kill = abort_on_kill
@@ -160,6 +169,10 @@ class JobOperator(JobTask):
 
     def _abort_enabled(self) -> bool:
         return bool(self.abort_on_kill)
+
+    def log_line(self) -> LogLine | None:
+        """Send the job's log lines to the task log when ``stream_logs`` is on."""
+        return self.log.info if self.stream_logs else None
 
     # ------------------------------------------------------------- execute
     @no_retry_when_pointless_or_harmful
@@ -186,9 +199,8 @@ class JobOperator(JobTask):
                     self._defer(tracked, trigger)
             else:
                 with self._aborting_on_failure(tracked):
-                    job = tracked.watch().wait_end(self._deadline(deferring=False), not_found_grace=NOT_FOUND_GRACE,
-                                                   poll_interval=self.poll_interval,
-                                                   should_stop=lambda: tracked.killed)
+                    job = wait_end(tracked.watch(), self._deadline(deferring=False), not_found_grace=NOT_FOUND_GRACE,
+                                   poll_interval=self.poll_interval, should_stop=lambda: tracked.killed)
         return self._finish(tracked, job)
 
     @contextmanager
@@ -278,7 +290,7 @@ class JobOperator(JobTask):
     def _finish(self, tracked: TrackedJob[Any, Any], job: Any) -> dict[str, Any]:
         tracked.finished()
         if self.kind.outcome(job) is not Outcome.SUCCEEDED:
-            raise self.kind.failure(tracked.hook, job)
+            raise job_failure(tracked.watch(), job, self.log)
         self.log.info("%s %s %s.", self.kind.name, self.kind.job_id(job), self.kind.status(job))
         return self.kind.summary(tracked.hook, job)
 

@@ -38,6 +38,8 @@ from airflow_provider_jobs.lifecycle import (
     await_until_terminal,
     make_event,
 )
+from airflow_provider_jobs.lifecycle.kind import Outcome
+from airflow_provider_jobs.lifecycle.logs import afetcher, alog_tail
 
 _FATAL = (NotFoundError, AuthError, RequestRejectedError)
 
@@ -54,8 +56,8 @@ class JobTrigger(BaseTrigger):
     :param reason: template builds: cancel reason
     :param poll_interval: seconds between polls (long polls return as soon as the job ends)
     :param not_found_grace: seconds during which a 404 is taken as replication lag
-    :param stream_logs: template builds: write the build's log lines to the log (the triggerer
-        routes a trigger's log to the deferred task's log)
+    :param stream_logs: write the job's log lines to the log (the triggerer routes a trigger's log
+        to the deferred task's log); Apify jobs are then waited for through their log stream
     """
 
     kind: ClassVar[JobKind[Any, Any]]
@@ -124,9 +126,11 @@ class JobTrigger(BaseTrigger):
         spec = kind.wait_spec(self.job_id, timeout, not_found_grace=self.not_found_grace,
                               poll_interval=self.poll_interval)
 
+        fetch_once = afetcher(watch)
+
         async def fetch(budget: float | None) -> Any:
             try:
-                return await watch.afetch(budget)
+                return await fetch_once(budget)
             except _FATAL:
                 raise
             except JobsApiError as exc:  # still failing after the core's retries: keep waiting
@@ -153,7 +157,8 @@ class JobTrigger(BaseTrigger):
             self.log.error("%s %s: %s", kind.name, self.job_id, exc)
             yield TriggerEvent(make_event(kind, EVENT_ERROR, self.job_id, message=str(exc)))
             return
-        yield TriggerEvent(make_event(kind, EVENT_TERMINAL, self.job_id, hook=hook, job=job))
+        log_tail = await alog_tail(watch, self.log) if kind.outcome(job) is Outcome.FAILED else []
+        yield TriggerEvent(make_event(kind, EVENT_TERMINAL, self.job_id, hook=hook, job=job, log_tail=log_tail))
 
     async def on_kill(self) -> None:
         """Abort/cancel the job: the user marked the deferred task failed/success or cleared it."""

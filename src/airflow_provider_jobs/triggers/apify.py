@@ -1,4 +1,5 @@
-"""Deferrable waits for Apify runs and builds (``waitForFinish`` long polls in the triggerer)."""
+"""Deferrable waits for Apify runs and builds (``waitForFinish`` long polls in the triggerer, or the
+job's log stream with ``stream_logs``)."""
 
 from __future__ import annotations
 

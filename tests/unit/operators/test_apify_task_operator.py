@@ -36,7 +36,8 @@ from test_job_operator_start import (  # noqa: F401 - collected again here, for 
 )
 
 from airflow_provider_jobs._compat import AirflowException, AirflowFailException
-from airflow_provider_jobs.emulator import Emulator, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import Timeline
 from airflow_provider_jobs.exceptions import JobFailedError
 from airflow_provider_jobs.links.apify import ApifyRunLink
 from airflow_provider_jobs.operators.apify import ApifyRunActorOperator, ApifyRunActorTaskOperator

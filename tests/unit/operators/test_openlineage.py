@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from _kinds import fake_context
 
-from airflow_provider_jobs.emulator import Emulator, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import Timeline
 from airflow_provider_jobs.lifecycle import EVENT_TERMINAL
 from airflow_provider_jobs.operators import apify as operators_module
 from airflow_provider_jobs.operators.apify import ApifyRunActorOperator, ApifyRunActorTaskOperator

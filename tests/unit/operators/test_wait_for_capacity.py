@@ -18,7 +18,8 @@ from _support import FakeClock, Recorder, apify_error
 
 from airflow_provider_jobs._compat import AirflowFailException
 from airflow_provider_jobs._retry import RetryPolicy
-from airflow_provider_jobs.emulator import Emulator, Timeline
+from airflow_provider_jobs.emulator.emulator import Emulator
+from airflow_provider_jobs.emulator.timelines import Timeline
 from airflow_provider_jobs.exceptions import (
     InvalidArgumentError,
     JobsApiError,
