@@ -109,7 +109,7 @@ def status(emu: Any, kind: str, job: str) -> str:
         return str(emu.get_run(job)["status"])
     if kind == "apify_build":
         return str(emu.get_build(job)["status"])
-    return str(emu.get_template_build(job)["status"])
+    return str(emu.get_template_build(job)["build"]["status"])
 
 
 def watchdogs_running() -> set[int]:

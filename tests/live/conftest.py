@@ -43,8 +43,7 @@ def emu(jobs_emulator: Any) -> Any:
     jobs_emulator.seed_actor("live~forever", run=forever, build=forever, default_timeout_secs=10**9)
     jobs_emulator.seed_template("live-forever", TemplateTimeline(waiting_secs=10, building_secs=FOREVER))
     for name, seconds in JOB_SECONDS.items():
-        outcome = "FAILED" if name == "fails" else "SUCCEEDED"
-        timeline = Timeline(ready_secs=0, running_secs=seconds, outcome=outcome)
+        timeline = Timeline(ready_secs=0, running_secs=seconds, outcome="FAILED" if name == "fails" else "SUCCEEDED")
         jobs_emulator.seed_actor(f"chaos~{name}", run=timeline, build=timeline, default_timeout_secs=10**9)
         jobs_emulator.seed_template(f"chaos-{name}", TemplateTimeline(
             waiting_secs=0, building_secs=seconds, outcome="error" if name == "fails" else "ready"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from functools import partial
 from typing import Any
 
 import pytest
@@ -57,7 +58,7 @@ def start_all(stack: Stack, dag_id: str, tasks: list[str]) -> tuple[str, dict[st
     for task in tasks:
         procs[task] = stack.task_processes(dag_id, run_id, task, limit=60)
         if not task.endswith("_baseline"):
-            procs[task] = wait_for(lambda task=task: _armed(stack, dag_id, run_id, task), 30,
+            procs[task] = wait_for(partial(_armed, stack, dag_id, run_id, task), 30,
                                    f"{task}'s watchdog")
     for task, p in procs.items():  # a Celery task runs in the worker's process tree, not the scheduler's
         in_worker = descends_from(p.task, stack.procs[CELERY_WORKER].pid)
