@@ -68,9 +68,13 @@ def kind_of(task_id: str) -> str:
     return next(k for k in KINDS if k in task_id)
 
 
-def job_id(stack: Stack, dag_id: str, run_id: str, task_id: str, limit: float = 90) -> str:
-    """The job id the task pushed to XCom (waits for it), read through the REST API."""
-    url = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{XCOM_KEYS[kind_of(task_id)]}"
+def job_id(stack: Stack, dag_id: str, run_id: str, task_id: str, limit: float = 90, kind: str | None = None) -> str:
+    """The job id the task pushed to XCom (waits for it), read through the REST API.
+
+    :param kind: the job kind (default: the one ``task_id`` names)
+    """
+    key = XCOM_KEYS[kind or kind_of(task_id)]
+    url = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
 
     def read() -> str | None:
         r = stack.http.get(url)

@@ -30,11 +30,11 @@ def test_mark_failed_while_deferred_aborts_from_the_trigger(emu: Any, live_stack
     tasks = (*KINDS, *(f"sensor_{k}" for k in KINDS), "opt_out")
     for task_id in tasks:
         live_stack.wait_state(dag_id, run_id, task_id, {"deferred"})
-    jobs = {t: job_id(live_stack, dag_id, run_id, t) for t in (*KINDS, "opt_out")}
+    kinds = {t: "apify_run" if t == "opt_out" else kind_of(t) for t in tasks}
+    jobs = {t: job_id(live_stack, dag_id, run_id, t, kind=kinds[t]) for t in (*KINDS, "opt_out")}
     jobs.update({f"sensor_{k}": job for k, job in sensors.items()})
     # Mark failed only once every trigger is polling: a trigger the triggerer has not picked up
     # yet never runs, so Airflow calls no on_kill at all (a gap of Airflow, see the README).
-    kinds = {t: "apify_run" if t == "opt_out" else kind_of(t) for t in tasks}
     # each job read twice: before deferring (the operator's or sensor's first check), then by its trigger
     wait_for(lambda: all(reads_since(emu, kinds[t], j, 0.0) >= 2 for t, j in jobs.items()), 60,
              "all seven triggers polling", emu)
