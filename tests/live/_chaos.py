@@ -15,27 +15,21 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from _seed import ABORT_ROUTES, JOB_KEYS, KINDS
 from _stack import WATCHDOG_MODULE, Stack, alive, cmdline, descends_from
 
 RESULTS_ENV = "LIVE_CHAOS_RESULTS"
 HEARTBEAT_TIMEOUT = 10
 """Seconds without a heartbeat after which the live stack's scheduler fails a task (default 300).
 Supervisors heartbeat every second there; much less and a loaded 2-core CI machine fails healthy tasks."""
-KINDS = ("apify_run", "apify_build", "template_build")
 START_ROUTES = {
     "apify_run": "POST /v2/actors/{actorId}/runs",
     "apify_build": "POST /v2/actors/{actorId}/builds",
     "template_build": "POST /v1/templates/builds",
 }
-ABORT_ROUTES = {
-    "apify_run": "POST /v2/actor-runs/{runId}/abort",
-    "apify_build": "POST /v2/actor-builds/{buildId}/abort",
-    "template_build": "POST /v1/templates/builds/{build_id}/cancel",
-}
 GET_PATHS = {"apify_run": "/v2/actor-runs/", "apify_build": "/v2/actor-builds/",
              "template_build": "/v1/templates/builds/"}
 ID_PARAMS = {"apify_run": "runId", "apify_build": "buildId", "template_build": "build_id"}
-XCOM_KEYS = {"apify_run": "run_id", "apify_build": "build_id", "template_build": "build_id"}
 RUNNING = {"apify_run": "RUNNING", "apify_build": "RUNNING", "template_build": "building"}
 ENDED_OK = {"apify_run": "SUCCEEDED", "apify_build": "SUCCEEDED", "template_build": "ready"}
 
@@ -73,7 +67,7 @@ def job_id(stack: Stack, dag_id: str, run_id: str, task_id: str, limit: float = 
 
     :param kind: the job kind (default: the one ``task_id`` names)
     """
-    key = XCOM_KEYS[kind or kind_of(task_id)]
+    key = JOB_KEYS[kind or kind_of(task_id)]
     url = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
 
     def read() -> str | None:

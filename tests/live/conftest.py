@@ -10,15 +10,21 @@ through the REST API; the emulator runs in the pytest process and its journal is
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _chaos import HEARTBEAT_TIMEOUT
-from _stack import Stack, airflow_stack, heartbeat_timeout_env, triggerer_takeover_env
 
-from airflow_provider_jobs.emulator import TemplateTimeline, Timeline
+_E2E = str(Path(__file__).resolve().parents[1] / "e2e")  # the shared job-kind tables (_seed)
+if _E2E not in sys.path:
+    sys.path.insert(0, _E2E)
+
+from _chaos import HEARTBEAT_TIMEOUT  # noqa: E402
+from _stack import Stack, airflow_stack, heartbeat_timeout_env, triggerer_takeover_env  # noqa: E402
+
+from airflow_provider_jobs.emulator import TemplateTimeline, Timeline  # noqa: E402
 
 FOREVER = 10_000_000.0
 JOB_SECONDS = {"forever": FOREVER, "slow": 1500.0, "short": 500.0, "fails": 300.0}
