@@ -46,9 +46,17 @@ def _free_port() -> int:
 
 def heartbeat_timeout_env(seconds: int) -> dict[str, str]:
     """``extra_env`` for a scheduler that declares a task without heartbeat dead after ``seconds``
-    (default 300 s), checking every ``seconds // 4`` s."""
+    (default 300 s), checking every ``seconds // 4`` s; task supervisors heartbeat every second."""
     return {"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(seconds),
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": str(max(1, seconds // 4))}
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": str(max(1, seconds // 4)),
+            "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1"}
+
+
+def triggerer_takeover_env(seconds: int) -> dict[str, str]:
+    """``extra_env`` for triggerers that heartbeat every second and take over the triggers of one
+    silent for ``seconds`` (default 30 s)."""
+    return {"AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": str(seconds)}
 
 
 # ------------------------------------------------------------------------------------------ processes
@@ -182,8 +190,9 @@ class Stack:
     def command(self, name: str) -> list[str]:
         """The command line of component ``name``."""
         airflow = str(Path(sys.executable).with_name("airflow"))
-        if name == CELERY_WORKER:  # lean: 2 pool processes, no log server, no start-up chatter with other workers
-            return [airflow, "celery", "worker", "--concurrency", "2", "--skip-serve-logs", "--without-mingle",
+        if name == CELERY_WORKER:  # lean: no log server, no start-up chatter with other workers
+            concurrency = self.env.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "2")
+            return [airflow, "celery", "worker", "--concurrency", concurrency, "--skip-serve-logs", "--without-mingle",
                     "--without-gossip"]
         return [airflow, name]
 

@@ -23,6 +23,11 @@ from typing import Any  # noqa: E402
 import pytest  # noqa: E402
 from _support import APIFY_TOKEN, TEMPLATES_TOKEN, FakeClock, Recorder, conn_json  # noqa: E402
 
+try:
+    from _pytest.nodeid import coerce_node_id  # pytest >= 9.2: structured node ids
+except ImportError:  # older pytest: pytest-xdist's own loadgroup suffix works
+    coerce_node_id = None  # type: ignore[assignment]
+
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,6 +39,20 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line(
             "filterwarnings", "error::airflow.utils.deprecation_tools.DeprecatedImportWarning"
         )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # pytest >= 9.2 keeps node ids structured: pytest-xdist's --dist loadgroup still writes its
+    # "@group" suffix to the legacy `_nodeid`, which is ignored, so `xdist_group` stopped grouping
+    # (pytest-dev/pytest-xdist#1386) and each worker started its own live stack. Re-apply the suffix.
+    if coerce_node_id is None or not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        if names and "@" not in item.nodeid:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")
 
 
 @pytest.fixture

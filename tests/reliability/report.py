@@ -33,6 +33,7 @@ FIXES = HERE / "FIXES.md"
 """The bugs this suite found and the fixes (hand-written; the rest of RELIABILITY.md is measured)."""
 for _path in (HERE, ROOT / "tests" / "e2e", ROOT / "tests"):
     sys.path.insert(0, str(_path))
+from _chaos_matrix import chaos_section, live_run_line, run_live  # noqa: E402
 
 SHORT = {"ok": "ok", "RateLimitError": "RateLimit", "ServerError": "Server", "TransportError": "Transport",
          "UnexpectedResponseError": "Unexpected", "StartOutcomeUnknownError": "OutcomeUnknown"}
@@ -303,7 +304,7 @@ def versions() -> str:
 
 
 def render(fast: dict[str, Any], full: dict[str, Any] | None, heavy: dict[str, Any] | None, repeat: int,
-           took: float) -> str:
+           took: float, live: dict[str, Any] | None = None) -> str:
     matrix_runs = [fast] + ([full] if full else [])
     bad = grouped_table(fast, "test_bad_input.py", "examples")
     secrets = grouped_table(fast, "test_secrets.py") + "\n\n" + secrets_list(fast)
@@ -323,6 +324,7 @@ the bundled emulator; its request journal and its own job state are the witnesse
 |---|---|---|
 | `pytest tests/reliability -n 2` (as in CI) | {fast['summary']} | {fast['seconds']} s |
 {full_line}
+{live_run_line(live)}
 
 ## 1. Fault matrix
 
@@ -391,6 +393,17 @@ id, connection and cause, within its deadline (1 s here).
 
 {callbacks}
 
+## 7. Chaos on a real Airflow stack: no job outlives its task
+
+`pytest tests/live` (as CI runs it): api-server, scheduler, dag-processor and triggerer, LocalExecutor and
+CeleryExecutor (a real Redis, `airflow celery worker`), a short task heartbeat timeout (in the node-loss rows). One
+DAG run has a task per job kind (and executor), all hit by the same event; the emulator's journal is the witness,
+and a latency is from the event (SIGKILL, mark-failed) to the abort's arrival there. "No watchdog left": no watchdog process
+survives in the process table. The baseline rows are the same DAG run's tasks with `abort_on_process_death=False`,
+what Airflow alone does.
+
+{chaos_section(live)}
+
 {FIXES.read_text().strip()}
 """
 
@@ -400,6 +413,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="full runs of the two matrices (default 2)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-load", action="store_true", help="leave out load.py (1,000 aborts, 500 triggers)")
+    parser.add_argument("--skip-live", action="store_true", help="leave out tests/live (the chaos matrix)")
     parser.add_argument("--output", type=Path, default=ROOT / "RELIABILITY.md")
     parser.add_argument("--results", type=Path, help="also save the raw results (JSON) here")
     parser.add_argument("--from-results", type=Path, help="render saved results instead of running")
@@ -407,7 +421,8 @@ def main() -> None:
     started = time.monotonic()
     if args.from_results:
         saved = json.loads(args.from_results.read_text())
-        args.output.write_text(render(saved["fast"], saved["full"], saved["heavy"], saved["repeat"], saved["took"]))
+        args.output.write_text(render(saved["fast"], saved["full"], saved["heavy"], saved["repeat"], saved["took"],
+                                        saved.get("live")))
         print(f">> wrote {args.output} from {args.from_results}")
         return
     with tempfile.TemporaryDirectory(prefix="reliability-report-") as tmp_name:
@@ -427,15 +442,16 @@ def main() -> None:
                 heavy = json.loads((tmp / "load.json").read_text())
             else:
                 print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+        live = None if args.skip_live else run_live(tmp, args.workers)
         took = time.monotonic() - started
         if args.results:
             args.results.write_text(json.dumps({"fast": fast, "full": full, "heavy": heavy, "repeat": args.repeat,
-                                                "took": took}))
-        text = render(fast, full, heavy, args.repeat, took)
+                                                "took": took, "live": live}))
+        text = render(fast, full, heavy, args.repeat, took, live)
     args.output.write_text(text)
     print(f">> wrote {args.output} ({time.monotonic() - started:.0f} s)")
     failed = fast["returncode"] != 0 or (full is not None and full["returncode"] != 0) or \
-        (not args.skip_load and heavy is None)
+        (not args.skip_load and heavy is None) or (live is not None and live["returncode"] != 0)
     sys.exit(1 if failed else 0)
 
 
