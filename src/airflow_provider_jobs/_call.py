@@ -37,6 +37,8 @@ class Call:
         :class:`~airflow_provider_jobs.exceptions.JobsApiError` for a body of the wrong shape
         (final); default: ``json.loads``
     :param accept: the media type to ask for instead of JSON (``text/event-stream`` for a log stream)
+    :param held_open: the server keeps the response open while the job runs (a followed log
+        stream); async streams of such calls use the held-open lane, others the short-call lane
     """
 
     method: str
@@ -52,3 +54,4 @@ class Call:
     expect_json: bool = True
     decode: Callable[[bytes], Any] | None = None
     accept: str | None = None
+    held_open: bool = False

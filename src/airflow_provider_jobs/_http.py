@@ -196,8 +196,10 @@ class HttpCore:
 
     @asynccontextmanager
     async def astream(self, call: Call) -> AsyncIterator[httpx.Response]:
-        """Async twin of :meth:`stream`; the stream holds a held-open connection slot while it is read."""
-        client, gate = self._async_client(held_open=True)
+        """Async twin of :meth:`stream`. A stream the server holds open (:attr:`Call.held_open`) takes a
+        slot of the held-open lane while it is read; a bounded one (a log as it is now) goes on the
+        short-call lane, so it never queues behind other triggers' long polls."""
+        client, gate = self._async_client(held_open=call.held_open)
         attempts = self._attempts(call)
         while isinstance(step := attempts.after(await self._aopen(client, gate, call)), Wait):
             await self._asleep(step.delay)

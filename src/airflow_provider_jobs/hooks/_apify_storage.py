@@ -199,7 +199,7 @@ class ApifyStorageOperations(JobsHook):
         return Call(
             "GET", LOG_PATH.format(job_id=seg(job_id)), f"{verb} of the log of Apify run or build {job_id}",
             JOB_ID, params={"stream": "true"} if stream else None, job_id=job_id, expect_json=False,
-            read_timeout=LOG_READ_TIMEOUT if stream else None,
+            read_timeout=LOG_READ_TIMEOUT if stream else None, held_open=stream,
         )
 
     def _log_stream(self, job_id: Any, max_reconnects: Any) -> tuple[Call, LogTail]:

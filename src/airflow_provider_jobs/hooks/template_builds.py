@@ -205,6 +205,7 @@ class TemplateBuildHook(JobsHook):
             "GET", LOGS_PATH.format(build_id=_seg(build_id)), f"Log stream of template build {build_id}",
             BUILD_ID, params={"offset": str(offset), "follow": "true" if follow else "false"},
             job_id=build_id, read_timeout=FOLLOW_READ_TIMEOUT if follow else None, expect_json=False,
+            held_open=follow,
             accept="text/event-stream",
         )
 

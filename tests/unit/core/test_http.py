@@ -435,3 +435,30 @@ def test_one_tls_context_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
         await aclose_shared_clients()
 
     asyncio.run(make_async())
+
+
+@pytest.mark.parametrize("held_open", [True, False])
+def test_an_async_stream_takes_the_held_open_lane_only_when_the_server_holds_it_open(
+        recorder: Recorder, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch, held_open: bool) -> None:
+    """A followed log stream may stay open for the job's life; a log read as it is now ends at once and
+    must not queue behind other triggers' long polls on the held-open lane."""
+    recorder.responses = [httpx.Response(200, text="line 1\n")]
+    core = make_core(recorder, fake_clock)
+    lanes: list[bool] = []
+    choose = core._async_client
+
+    def spy(*, held_open: bool = False) -> Any:
+        lanes.append(held_open)
+        return choose(held_open=held_open)
+
+    monkeypatch.setattr(core, "_async_client", spy)
+    call = Call("GET", "/v2/logs/r1", "Read of the log", expect_json=False, held_open=held_open)
+
+    async def read() -> bytes:
+        async with core.astream(call) as response:
+            body = await response.aread()
+        await aclose_shared_clients()
+        return body
+
+    assert asyncio.run(read()) == b"line 1\n"
+    assert lanes == [held_open]

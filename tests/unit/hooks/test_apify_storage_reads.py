@@ -414,3 +414,10 @@ def test_every_results_method_has_an_async_twin_with_the_same_signature(
     else:
         assert kind(twin)
 
+
+
+def test_only_a_followed_log_is_a_held_open_call(recorder: Recorder) -> None:
+    """The async core puts held-open calls on the long-poll lane: a log read as it is now is not one."""
+    h = hook(recorder)
+    assert h._log_call("r1", stream=True).held_open
+    assert not h._log_call("r1", stream=False).held_open

@@ -350,3 +350,10 @@ def test_every_public_method_has_an_async_twin_with_the_same_signature() -> None
 def test_hook_registration_attributes() -> None:
     assert (TemplateBuildHook.conn_type, TemplateBuildHook.conn_name_attr, TemplateBuildHook.default_conn_name) == (
         "template_builds", "template_builds_conn_id", "template_builds_default")
+
+
+def test_only_a_followed_log_stream_is_a_held_open_call(recorder: Recorder) -> None:
+    """The async core puts held-open calls on the long-poll lane: a log read without follow is not one."""
+    h = hook(recorder)
+    assert h._logs_call("tb_1", 0, True).held_open
+    assert not h._logs_call("tb_1", 0, False).held_open
