@@ -80,6 +80,18 @@ def check_dataset(emu: Emulator, tasks: dict[str, Any]) -> list[str]:
     return problems
 
 
+def check_export(emu: Emulator, tasks: dict[str, Any]) -> list[str]:
+    written = tasks["export_items"]["xcom"].get("return_value") or {}
+    counted = tasks["count_lines"]["xcom"].get("return_value")
+    if tasks["count_lines"]["state"] != "success" or not written:
+        return ["the export or the count did not succeed"]
+    path = Path(str(written["destination"]).removeprefix("file://"))
+    problems = [] if written["items"] == counted == 500 else [f"wrote {written['items']}, counted {counted}"]
+    if not path.is_file() or path.stat().st_size != written["bytes"]:
+        problems.append(f"{path} missing or not {written['bytes']} bytes")
+    return problems
+
+
 def check_build_run(emu: Emulator, tasks: dict[str, Any]) -> list[str]:
     build = tasks["build_actor"]["xcom"].get("return_value") or {}
     run = tasks["run_new_build"]["xcom"].get("return_value") or {}
@@ -146,6 +158,8 @@ def run_started(emu: Emulator) -> bool:
 SCENARIOS = [
     Scenario("example_apify_run_dataset", "Run an actor, pass its dataset id downstream", "none (happy path)",
              check_dataset),
+    Scenario("example_apify_run_stream_dataset", "Run with its log in the task log, export the dataset, count it",
+             "none (happy path)", check_export),
     Scenario("example_apify_build_then_run", "Build an actor, then run that build", "none (happy path)",
              check_build_run),
     Scenario("example_apify_run_dataset", "Task killed while the run is going", "SIGTERM to the task "
@@ -253,7 +267,8 @@ def show(outcome: Outcome) -> None:
         value = info["xcom"].get("return_value")
         shown = ""
         if isinstance(value, dict):
-            keys = ("id", "status", "default_dataset_id", "build_number", "cancellation_reason", "console_url")
+            keys = ("id", "status", "default_dataset_id", "build_number", "cancellation_reason", "console_url",
+                    "destination", "items", "bytes")
             shown = " -> " + json.dumps({k: value[k] for k in keys if value.get(k)})
         elif value is not None:
             shown = f" -> {value!r}"
@@ -270,7 +285,7 @@ def main() -> int:
     base_url = server.start()
     emu = server.emulator
     say(f"emulator of the Apify and template-build APIs on {base_url} (time x{1 / TIME_SCALE:.0f})")
-    env = {**os.environ, **emu.connection_env()}
+    env = {**os.environ, **emu.connection_env(), "EXAMPLE_EXPORT_DIR": str(HOME / "exports")}
     say("airflow db migrate (SQLite)...")
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
     outcomes = []

@@ -48,6 +48,20 @@ def check_template_cancel(emu: Any, result: Any) -> None:
     assert summary["status"] == "cancelled" and summary["cancellation_reason"].startswith("superseded")
 
 
+def check_run_stream_dataset(emu: Any, result: Any) -> None:
+    assert result.state == "success", result.output[-3000:]
+    summary = result.xcom("crawl")
+    written = result.xcom("export_items")
+    assert written["items"] == result.xcom("count_lines") == 500
+    path = Path(written["destination"].removeprefix("file://"))
+    assert path.stat().st_size == written["bytes"] and not list(path.parent.glob(".*.part"))
+    assert emu.requests(route="GET /v2/datasets/{datasetId}/items")[0].path_params["datasetId"] == \
+        summary["default_dataset_id"]
+    assert emu.requests(route="GET /v2/logs/{buildOrRunId}")  # the log was followed...
+    for line in ("Progress: 1 of 6 done.", "Progress: 6 of 6 done.", "Finished with exit code 0."):
+        assert result.output.count(line) == 1, line  # ...into the task log, each line once
+
+
 def check_template_logs(emu: Any, result: Any) -> None:
     assert result.state == "success", result.output[-3000:]
     assert result.xcom("announce") == result.xcom("build_template", "build_id")
@@ -56,6 +70,7 @@ def check_template_logs(emu: Any, result: Any) -> None:
 
 SCENARIOS = {
     "example_apify_run_dataset": ({}, check_run_dataset),
+    "example_apify_run_stream_dataset": ({}, check_run_stream_dataset),
     "example_apify_build_then_run": ({}, check_build_then_run),
     "example_apify_abort_on_failure": ({}, check_abort_on_failure),
     "example_apify_sensor_deferrable": ({"EXAMPLE_SENSOR_TIMEOUT_S": "2"}, check_sensor),
@@ -69,7 +84,8 @@ def test_every_example_has_a_scenario() -> None:
 
 
 @pytest.mark.parametrize("dag_id", sorted(SCENARIOS))
-def test_example_dag(jobs_emulator: Any, run_dag: Any, dag_id: str) -> None:
+def test_example_dag(jobs_emulator: Any, run_dag: Any, dag_id: str, tmp_path: Path) -> None:
     env, check = SCENARIOS[dag_id]
+    env = {**env, "EXAMPLE_EXPORT_DIR": str(tmp_path / "exports")}
     result = run_dag(f"{dag_id}.py", dag_id, env=env, dags_dir=EXAMPLES)
     check(jobs_emulator, result)

@@ -21,6 +21,9 @@ DEMO_ACTORS: dict[str, Timeline] = {
     "apify~hello-world": Timeline(ready_secs=1, running_secs=4, status_message="Actor finished successfully"),
     "apify~web-scraper": Timeline(ready_secs=2, running_secs=600, running_message="Crawled 3 of 100 pages"),
     "demo~my-scraper": Timeline(ready_secs=1, running_secs=5, status_message="Scraped 12 pages"),
+    "apify~website-content-crawler": Timeline(
+        ready_secs=1, running_secs=4, items=500, item_bytes=300, log_lines=6, status_message="Crawled 500 pages"
+    ),
 }
 DEMO_TEMPLATES: dict[str, TemplateTimeline] = {
     "demo-ready": TemplateTimeline(waiting_secs=1, building_secs=6),
