@@ -14,6 +14,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BASE_COMMIT, BENCH_DIR, RESULTS_DIR  # noqa: E402
+from _report_results import section as results_section  # noqa: E402
+from _report_results import summary_rows as results_summary_rows  # noqa: E402
 from _report_watchdog import load_live  # noqa: E402
 from _report_watchdog import section as death_section  # noqa: E402
 from _report_watchdog import summary_rows as death_summary_rows  # noqa: E402
@@ -492,7 +494,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=None)
     args = parser.parse_args()
-    r = {name: load(name) for name in ("abort", "detect", "requests", "calls", "scale", "import", "watchdog")}
+    r = {name: load(name) for name in ("abort", "detect", "requests", "calls", "scale", "import", "watchdog",
+                                         "dataset", "logstream")}
     present = {k: v for k, v in r.items() if v}
     live = load_live(RESULTS_DIR)
     if not present:
@@ -510,13 +513,16 @@ def main() -> None:
         "processes get roughly one core's worth of time, so small differences (under ~10%) between runs "
         "are noise.\n",
         "## Summary\n",
-        table(summary_rows(present) + death_summary_rows(present.get("watchdog"), live)) + "\n",
+        table(summary_rows(present) + death_summary_rows(present.get("watchdog"), live)
+              + results_summary_rows(present.get("dataset"), present.get("logstream"))) + "\n",
     ]
     sections = [("abort", abort_section), ("detect", detect_section), ("requests", requests_section),
                 ("calls", calls_section), ("scale", scale_section), ("import", import_section)]
     parts += [fn(present[name]) for name, fn in sections if name in present]
     if present.get("watchdog") or live:
         parts.append(death_section(present.get("watchdog"), live))
+    if present.get("dataset") or present.get("logstream"):
+        parts.append(results_section(present.get("dataset"), present.get("logstream")))
     imp = present.get("import")
     if imp:
         c = imp["cases"]
