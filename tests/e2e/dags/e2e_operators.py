@@ -52,18 +52,18 @@ with dag("e2e_bad_end") as e2e_bad_end:
 
 with dag("e2e_exec_timeout") as e2e_exec_timeout:
     for kind in KINDS:
-        start(kind, "forever", execution_timeout=datetime.timedelta(seconds=3))
-    start("apify_run", "keep", task_id="opt_out", abort_on_kill=False, execution_timeout=datetime.timedelta(seconds=3))
+        start(kind, "forever", execution_timeout=datetime.timedelta(seconds=2))
+    start("apify_run", "keep", task_id="opt_out", abort_on_kill=False, execution_timeout=datetime.timedelta(seconds=2))
 
 with dag("e2e_defer_deadline") as e2e_defer_deadline:
     for kind in KINDS:
-        start(kind, "forever", deferrable=True, wait_timeout=3, poll_interval=0.2)
-    start("apify_run", "keep", task_id="opt_out", deferrable=True, wait_timeout=3, abort_on_kill=False,
+        start(kind, "forever", deferrable=True, wait_timeout=1.5, poll_interval=0.2)
+    start("apify_run", "keep", task_id="opt_out", deferrable=True, wait_timeout=1.5, abort_on_kill=False,
           poll_interval=0.2)
 
 with dag("e2e_wait_timeout") as e2e_wait_timeout:
     for kind in KINDS:
-        start(kind, "forever", wait_timeout=2, poll_interval=0.2)
+        start(kind, "forever", wait_timeout=1, poll_interval=0.2)
 
 for _kind in KINDS:
     with dag(f"e2e_sigterm_{_kind}") as _sigterm_dag:
