@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -36,6 +37,10 @@ REPORT = "DAGRUN-REPORT "
 
 
 # ------------------------------------------------------------------------ the caller's side
+_STAMP = re.compile(r"\[\d{4}-\d\d-\d\d([ T])")
+"""The start of a log handler's line: the date, then a space or a ``T`` depending on the handler."""
+
+
 @dataclass
 class DagRun:
     """One DAG's run, from its report: state, tasks (state, try number, XComs, rendered fields), output."""
@@ -54,6 +59,21 @@ class DagRun:
     def xcom(self, task_id: str, key: str = "return_value") -> Any:
         """The XCom ``key`` that ``task_id`` pushed (``None`` if none)."""
         return self.tasks.get(task_id, {}).get("xcom", {}).get(key)
+
+    def times_logged(self, text: str) -> int:
+        """How many times one log handler shows ``text`` (the most of any handler).
+
+        Airflow 3.0's ``dag.test()`` writes each task log record through two handlers, told apart by
+        their timestamps (``[2026-01-01 10:00:00,000]`` and ``[2026-01-01T10:00:00.000+0000]``); 3.1+
+        through one. A record logged once is shown once by each handler that shows it.
+        """
+        per_handler: dict[str, int] = {}
+        for line in self.output.splitlines():
+            if text in line:
+                stamp = _STAMP.match(line)
+                style = stamp.group(1) if stamp else "-"
+                per_handler[style] = per_handler.get(style, 0) + 1
+        return max(per_handler.values(), default=0)
 
 
 @dataclass

@@ -59,7 +59,7 @@ def check_run_stream_dataset(emu: Any, result: Any) -> None:
         summary["default_dataset_id"]
     assert emu.requests(route="GET /v2/logs/{buildOrRunId}")  # the log was followed...
     for line in ("Progress: 1 of 6 done.", "Progress: 6 of 6 done.", "Finished with exit code 0."):
-        assert result.output.count(line) == 1, line  # ...into the task log, each line once
+        assert result.times_logged(line) == 1, line  # ...into the task log, each line once
 
 
 def check_template_logs(emu: Any, result: Any) -> None:

@@ -44,7 +44,8 @@ def test_log_lines_reach_the_task_log_once_each_and_a_bad_end_carries_the_end_of
         lines = emu.log_of(run).splitlines()
         assert len(lines) >= 10 and "Progress: 8 of 8 done." in lines[-2]
         for line in lines:
-            assert result.output.count(line) == 1, f"{mode}: {line!r} shown {result.output.count(line)} times"
+            shown = result.times_logged(line)
+            assert shown == 1, f"{mode}: {line!r} shown {shown} times"
         streams = [e for e in emu.requests(route=LOG_ROUTE) if run in e.path and e.query.get("stream")]
         assert len(streams) >= 3, f"{mode}: the stream was opened {len(streams)} times"
 
