@@ -7,6 +7,7 @@ log stream read again after a reconnect; the hook's sync and async methods only 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -129,18 +130,22 @@ class LogTail:
         self._seen = 0
         self._partial = b""
 
-    def feed(self, chunk: bytes) -> list[str]:
-        """Take the next bytes of the current connection; return the new whole lines they complete."""
+    def feed(self, chunk: bytes) -> Iterator[str]:
+        """Take the next bytes of the current connection; yield the new whole lines they complete.
+
+        A line counts as delivered when it is yielded: a reader that stops in the middle of a chunk
+        (its deadline passed) gets the lines it did not take on the next connection.
+        """
         start, self._seen = self._seen, self._seen + len(chunk)
         if self._seen <= self.delivered:
-            return []
+            return
         if start < self.delivered:
             chunk = chunk[self.delivered - start:]
         *lines, self._partial = (self._partial + chunk).split(b"\n")
-        if lines:
-            self.delivered += sum(len(line) + 1 for line in lines)
+        for line in lines:
+            self.delivered += len(line) + 1
             self._progressed = True
-        return [_text(line) for line in lines]
+            yield _text(line)
 
     def finish(self) -> list[str]:
         """The stream ended cleanly (the job ended): return its last line if it had no line end."""

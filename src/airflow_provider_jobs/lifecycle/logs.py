@@ -58,7 +58,8 @@ LOG_TAIL_LINES = 30
 LOG_TAIL_LINE_CHARS = 500
 """Each of those lines is cut to this many characters."""
 LOG_TAIL_DEADLINE = 10.0
-"""Seconds the read of those lines may take with its retries."""
+"""Seconds the opening of the log read for those lines may take with its retries (each read may then
+stay silent a quarter of it); the download of a long log itself is not cut short."""
 
 
 def follows_log(watch: JobWatch[Any, Any]) -> bool:
@@ -168,8 +169,9 @@ class LogFollow(Generic[H, J]):
             return None
         job = watch.fetch(0)
         if self._ended(job, clean):  # the stream broke off: what the job wrote after that, once
-            self._read(kind.log_connection(watch.hook, watch.job_id, self.tail, follow=False))
-            self._flush()
+            self._ends_at = None  # the job has ended: its whole log is shown, even past the deadline
+            if self._read(kind.log_connection(watch.hook, watch.job_id, self.tail, follow=False)):
+                self._flush()
         return job
 
     async def afetch(self, budget: float | None) -> J | None:
@@ -184,8 +186,9 @@ class LogFollow(Generic[H, J]):
             return None
         job = await watch.afetch(0)
         if self._ended(job, clean):
-            await self._aread(kind.alog_connection(watch.hook, watch.job_id, self.tail, follow=False))
-            self._flush()
+            self._ends_at = None
+            if await self._aread(kind.alog_connection(watch.hook, watch.job_id, self.tail, follow=False)):
+                self._flush()
         return job
 
 

@@ -113,8 +113,9 @@ class _ApifyRunOperator(JobOperator):
         """Report the run's default dataset as the task's output (OpenLineage provider only).
 
         The dataset is ``apify://<API host>`` / ``datasets/<id>``, as the dataset transfer names
-        its input. Returns ``None`` when apache-airflow-providers-openlineage is not installed (then
-        nothing of it is imported) or when no run finished here.
+        its input. With ``wait_for_termination=False`` it is the dataset the started run writes to.
+        Returns ``None`` when apache-airflow-providers-openlineage is not installed (then nothing of
+        it is imported) or when this task has no run.
         """
         classes = openlineage_classes()
         if classes is None or self._lineage is None:

@@ -387,10 +387,22 @@ def test_bad_job_ids_for_logs_are_refused_before_any_request(recorder: Recorder,
 def test_log_tail_skips_what_it_delivered() -> None:
     tail = LogTail("r1", 3)
     tail.connected()
-    assert tail.feed(b"ab\ncd") == ["ab"]
+    assert list(tail.feed(b"ab\ncd")) == ["ab"]
     tail.connected()  # reconnected: the log again from byte 0
-    assert tail.feed(b"a") == [] and tail.feed(b"b\nc") == [] and tail.feed(b"d\nef") == ["cd"]
+    assert list(tail.feed(b"a")) == [] and list(tail.feed(b"b\nc")) == [] and list(tail.feed(b"d\nef")) == ["cd"]
     assert tail.finish() == ["ef"] and tail.delivered == 8
+
+
+def test_log_tail_counts_only_the_lines_taken_from_a_chunk() -> None:
+    """A reader that stops inside a chunk (its deadline passed) gets the other lines on the next connection."""
+    tail = LogTail("r1", 3)
+    tail.connected()
+    lines = tail.feed(b"a\nb\nc\n")
+    assert next(lines) == "a"
+    lines.close()
+    assert tail.delivered == 2
+    tail.connected()
+    assert list(tail.feed(b"a\nb\nc\n")) == ["b", "c"]
 
 
 # -------------------------------------------------------------------------------------------- twins

@@ -184,3 +184,26 @@ def _failed_run() -> Any:
     from airflow_provider_jobs.models.apify import ApifyRun
 
     return ApifyRun.model_validate(RUN.body("FAILED")["data"])
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_lines_still_arriving_at_the_deadline_are_shown_once_when_the_job_has_ended(
+        api: Recorder, mode: str) -> None:
+    """The deadline passes while a burst is read: the lines not yet shown come with the rest of the log
+    (none lost, none twice, no fragment shown as a line)."""
+    lines = [f"line{i}" for i in range(10)]
+    burst = "".join(f"{line}\n" for line in lines).encode()
+    api.responses = [stream(burst[:40], burst[40:] + b"par", error=httpx.ReadError("cut")), status("SUCCEEDED"),
+                     stream(burst + b"partial end\n")]
+    shown: list[str] = []
+    now = [0.0]
+
+    def show(line: str) -> None:
+        shown.append(line)
+        now[0] += 1.0  # each line takes a second: the 2 s budget runs out inside the first chunk
+
+    follow = logs.LogFollow(APIFY_RUN.watch(APIFY_RUN.hook("apify_default"), RUN.job_id, show), clock=lambda: now[0])
+    job = follow.fetch(2.0) if mode == "sync" else asyncio.run(follow.afetch(2.0))
+    assert job.status == "SUCCEEDED"
+    assert shown == [*lines, "partial end"]
+    assert calls(api) == ["log-stream", "status/0", "log"]
