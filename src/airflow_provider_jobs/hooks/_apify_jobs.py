@@ -28,11 +28,12 @@ from airflow_provider_jobs.hooks._apify_service import (
     count,
     data_op,
     flag,
+    job_get_op,
+    run_start_op,
     seg,
-    start_params,
     wait_seconds,
 )
-from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body
+from airflow_provider_jobs.hooks._base import JobsHook, Operation
 from airflow_provider_jobs.models.apify import ApifyBuild, ApifyJobStatus, ApifyRun, ApifyRunList, ApifyUser
 
 
@@ -41,11 +42,8 @@ class ApifyJobOperations(JobsHook):
 
     def _get_run_op(self, run_id: str, wait_for_finish: Any = None) -> Operation[ApifyRun]:
         run_id = validate_job_id(run_id, RUN_ID)
-        wait = wait_seconds(wait_for_finish)
-        return data_op(ApifyRun, self.conn_id, Call(
-            "GET", RUN_PATH.format(run_id=seg(run_id)), f"Get of Apify run {run_id}", RUN_ID,
-            job_id=run_id, long_poll=wait,
-        ))
+        return job_get_op(ApifyRun, self.conn_id, RUN_PATH.format(run_id=seg(run_id)), "Apify run", RUN_ID, run_id,
+                          wait_for_finish)
 
     def _abort_run_op(self, run_id: str, gracefully: Any = False) -> Operation[ApifyRun]:
         run_id = validate_job_id(run_id, RUN_ID)
@@ -57,12 +55,8 @@ class ApifyJobOperations(JobsHook):
 
     def _start_run_op(self, actor_id: str, run_input: Any, **opts: Any) -> Operation[ApifyRun]:
         actor = normalize_actor_id(actor_id)
-        body = json_body({} if run_input is None else run_input, "run_input")
-        return data_op(ApifyRun, self.conn_id, Call(
-            "POST", ACTOR_RUNS_PATH.format(actor_id=seg(actor)), f"Start of a run of Apify actor {actor}",
-            ACTOR_ID, params=start_params(opts) or None, json=body, idempotency=Idempotency.CREATE,
-            long_poll=wait_seconds(opts.get("wait_for_finish")),
-        ))
+        return run_start_op(ApifyRun, self.conn_id, ACTOR_RUNS_PATH.format(actor_id=seg(actor)),
+                            f"Start of a run of Apify actor {actor}", ACTOR_ID, run_input, "run_input", opts)
 
     def _list_runs_op(
         self, actor_id: str, status: str | Iterable[str] | None = None, offset: int = 0, limit: int = 100,
@@ -87,11 +81,8 @@ class ApifyJobOperations(JobsHook):
 
     def _get_build_op(self, build_id: str, wait_for_finish: Any = None) -> Operation[ApifyBuild]:
         build_id = validate_job_id(build_id, BUILD_ID)
-        wait = wait_seconds(wait_for_finish)
-        return data_op(ApifyBuild, self.conn_id, Call(
-            "GET", BUILD_PATH.format(build_id=seg(build_id)), f"Get of Apify build {build_id}", BUILD_ID,
-            job_id=build_id, long_poll=wait,
-        ))
+        return job_get_op(ApifyBuild, self.conn_id, BUILD_PATH.format(build_id=seg(build_id)), "Apify build",
+                          BUILD_ID, build_id, wait_for_finish)
 
     def _abort_build_op(self, build_id: str) -> Operation[ApifyBuild]:
         build_id = validate_job_id(build_id, BUILD_ID)

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from airflow_provider_jobs._call import Call
 from airflow_provider_jobs._connection import ErrorBody, ServiceInfo, plain_error_body
+from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._validation import (
     show_value,
     validate_count,
@@ -23,7 +24,7 @@ from airflow_provider_jobs._validation import (
     validate_wait_seconds,
 )
 from airflow_provider_jobs.exceptions import InvalidArgumentError
-from airflow_provider_jobs.hooks._base import Operation, model_operation
+from airflow_provider_jobs.hooks._base import Operation, json_body, model_operation
 
 APIFY_DEFAULT_BASE_URL = "https://api.apify.com"
 
@@ -147,3 +148,24 @@ APIFY_SERVICE = ServiceInfo(
     long_poll_param=LONG_POLL_PARAM, created_id=_created_id, read_error=_read_error,
 )
 """The Apify API as the HTTP core sees it: where errors, new ids and the long poll are."""
+
+
+def job_get_op(model: type[Any], conn_id: str, path: str, name: str, id_label: str, job_id: str,
+               wait_for_finish: Any) -> Operation[Any]:
+    """The get of a run or build (``path`` already formatted), long-polled for ``wait_for_finish`` s."""
+    return data_op(model, conn_id, Call("GET", path, f"Get of {name} {job_id}", id_label, job_id=job_id,
+                                        long_poll=wait_seconds(wait_for_finish)))
+
+
+def run_start_op(model: type[Any], conn_id: str, path: str, action: str, id_label: str, run_input: Any,
+                 input_name: str, opts: Mapping[str, Any]) -> Operation[Any]:
+    """The start of a run (of an actor or of an actor task): never repeated once it may have arrived.
+
+    :param run_input: the JSON input (``None``: ``{}``), ``input_name`` naming it in errors
+    :param opts: the start options of :func:`start_params`, and ``wait_for_finish``
+    """
+    body = json_body({} if run_input is None else run_input, input_name)
+    return data_op(model, conn_id, Call(
+        "POST", path, action, id_label, params=start_params(opts) or None, json=body,
+        idempotency=Idempotency.CREATE, long_poll=wait_seconds(opts.get("wait_for_finish")),
+    ))

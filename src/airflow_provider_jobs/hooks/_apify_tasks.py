@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_jobs._call import Call
-from airflow_provider_jobs._retry import Idempotency
 from airflow_provider_jobs._validation import normalize_named_id
-from airflow_provider_jobs.hooks._apify_service import TASK_ID, TASK_RUNS_PATH, data_op, seg, start_params, wait_seconds
-from airflow_provider_jobs.hooks._base import JobsHook, Operation, json_body
+from airflow_provider_jobs.hooks._apify_service import TASK_ID, TASK_RUNS_PATH, run_start_op, seg
+from airflow_provider_jobs.hooks._base import JobsHook, Operation
 from airflow_provider_jobs.models.apify import ApifyRun
 
 
@@ -20,12 +18,8 @@ class ApifyTaskOperations(JobsHook):
 
     def _start_task_run_op(self, actor_task_id: str, task_input: Any, **opts: Any) -> Operation[ApifyRun]:
         task = normalize_named_id(actor_task_id, TASK_ID, "task")
-        body = json_body({} if task_input is None else task_input, "task_input")
-        return data_op(ApifyRun, self.conn_id, Call(
-            "POST", TASK_RUNS_PATH.format(task_id=seg(task)), f"Start of a run of Apify actor task {task}",
-            TASK_ID, params=start_params(opts) or None, json=body, idempotency=Idempotency.CREATE,
-            long_poll=wait_seconds(opts.get("wait_for_finish")),
-        ))
+        return run_start_op(ApifyRun, self.conn_id, TASK_RUNS_PATH.format(task_id=seg(task)),
+                            f"Start of a run of Apify actor task {task}", TASK_ID, task_input, "task_input", opts)
 
     def start_task_run(
         self,
