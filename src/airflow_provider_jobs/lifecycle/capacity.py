@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from airflow_provider_jobs._retry import RetryPolicy
-from airflow_provider_jobs._validation import show_value
-from airflow_provider_jobs.exceptions import InvalidArgumentError, JobsApiError
+from airflow_provider_jobs._validation import validate_wait_seconds
+from airflow_provider_jobs.exceptions import JobsApiError
+from airflow_provider_jobs.lifecycle.task import as_float
 
 J = TypeVar("J")
 
@@ -37,18 +37,7 @@ def capacity_wait_seconds(value: Any) -> float:
 
     :raises InvalidArgumentError: for anything but a finite number of seconds >= 0
     """
-    if value is None:
-        return 0.0
-    number = value
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            number = None
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) or number < 0:
-        raise InvalidArgumentError(
-            f"Invalid wait_for_capacity: expected seconds >= 0 (0: do not wait), got {show_value(value)}.")
-    return float(number)
+    return validate_wait_seconds(as_float(value), "wait_for_capacity") or 0.0
 
 
 def start_when_capacity_allows(
