@@ -142,17 +142,17 @@ class TemplateState:
             def schedule(start: float) -> list[Phase]:
                 return template_schedule(chosen, start, scale)
 
-            record = TemplateBuildRecord.create(
-                build_id=template_build_id(),
+            record = TemplateBuildRecord(
+                id=template_build_id(),
                 template=template,
                 owner_token=caller.token,
                 principal=caller.principal,
                 created=now if target == "waiting" else backdate(schedule, target, now),
-                scale=scale,
                 timeline=chosen,
                 tags=list(tags) if tags else ["default"],
                 build_config={**DEFAULT_BUILD_CONFIG, **(build_config or {})},
-                request=request,
+                scale=scale,
+                request=request or {},
             )
             if status == "cancelled":
                 record.timeline = chosen.model_copy(update={"cancel_delay_secs": 0.0})
