@@ -32,7 +32,7 @@ from airflow_provider_jobs.emulator.apify_routes import (
 )
 from airflow_provider_jobs.emulator.apify_storage import ItemsPage
 from airflow_provider_jobs.emulator.apify_tasks import TaskRecord
-from airflow_provider_jobs.emulator.errors import EmulatedApiError
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 
 NO_LIMIT = 999_999_999_999
@@ -45,10 +45,6 @@ _FORMATS = {
 _NOT_EMULATED = ("unwind", "flatten", "view", "outputFields")
 _STREAM_POLL = 0.05
 """Seconds between looks at a job whose log is streamed (an abort shows within this)."""
-
-
-def _invalid(message: str) -> EmulatedApiError:
-    return EmulatedApiError(400, "invalid-input", message)
 
 
 def _not_found(what: str) -> EmulatedApiError:
@@ -120,10 +116,10 @@ async def dataset_items(ctx: RequestContext) -> Response:
     optional_user(ctx)
     fmt = (ctx.query.get("format") or "json").lower()
     if fmt not in _FORMATS:
-        raise _invalid(f'The emulator serves format "json", "jsonl" or "csv", not "{fmt}"')
+        raise invalid_input(f'The emulator serves format "json", "jsonl" or "csv", not "{fmt}"')
     for name in _NOT_EMULATED:
         if ctx.query.get(name):
-            raise _invalid(f'The emulator does not implement the "{name}" parameter')
+            raise invalid_input(f'The emulator does not implement the "{name}" parameter')
     page, fields = _page(ctx)
     if fmt == "json":
         body = json.dumps(page.items)
@@ -227,7 +223,7 @@ async def get_task(ctx: RequestContext) -> Response:
 async def start_task_run(ctx: RequestContext) -> Response:
     """``POST /v2/actor-tasks/{actorTaskId}/runs``: start a run of the task's actor (201 with ``Location``)."""
     task, user = _task(ctx)
-    options = task.run_options(run_options(ctx))
+    options = run_options(ctx).over(task.options)
     body = run_input_of(ctx)
     run_input = task.run_input(body) if body is None or isinstance(body, dict) else body
     apify = ctx.emulator.apify

@@ -6,8 +6,9 @@ changes them under its lock. Statuses are computed lazily from each job's schedu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -43,12 +44,21 @@ _FEATURES = (
 class RunOptions:
     """Options of ``POST /v2/actors/{actorId}/runs`` after parsing the query string."""
 
+    build: str | None = None
     timeout_secs: int | None = None
     memory_mbytes: int | None = None
-    build: str | None = None
     max_items: int | None = None
     max_total_charge_usd: float | None = None
     restart_on_error: bool | None = None
+
+    def over(self, defaults: RunOptions) -> RunOptions:
+        """Return these options, with those of ``defaults`` where these are not set."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return RunOptions(**{k: getattr(defaults, k) if v is None else v for k, v in values.items()})
+
+    def by_api_name(self) -> dict[str, Any]:
+        """Return every option under its API name (``timeoutSecs``...), ``None`` where not set."""
+        return {re.sub(r"_(\w)", lambda m: m[1].upper(), f.name): getattr(self, f.name) for f in fields(self)}
 
     def to_json(self, actor: ActorRecord) -> dict[str, Any]:
         """Render the run's ``options``, the actor's defaults filling the gaps."""

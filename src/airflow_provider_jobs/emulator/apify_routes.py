@@ -25,7 +25,7 @@ from airflow_provider_jobs.emulator.apify_records import (
     JobRecord,
     RunOptions,
 )
-from airflow_provider_jobs.emulator.errors import EmulatedApiError
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 from airflow_provider_jobs.emulator.timelines import APIFY_STATUSES
 
@@ -44,10 +44,6 @@ WEBHOOK_EVENT_TYPES = frozenset(
 """The ``WebhookEventType`` values of the spec."""
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
-
-
-def _invalid(message: str) -> EmulatedApiError:
-    return EmulatedApiError(400, "invalid-input", message)
 
 
 def require_user(ctx: RequestContext) -> ApifyUser:
@@ -77,9 +73,9 @@ def number_param(
     try:
         value = float(raw)
     except ValueError:
-        raise _invalid(f'Invalid value of parameter "{name}": "{raw}" is not a number') from None
+        raise invalid_input(f'Invalid value of parameter "{name}": "{raw}" is not a number') from None
     if math.isnan(value) or value < minimum or (integer and not value.is_integer()):
-        raise _invalid(f'Invalid value of parameter "{name}": "{raw}"')
+        raise invalid_input(f'Invalid value of parameter "{name}": "{raw}"')
     return value
 
 
@@ -92,7 +88,7 @@ def bool_param(ctx: RequestContext, name: str) -> bool | None:
         return True
     if raw.lower() in _FALSE:
         return False
-    raise _invalid(f'Invalid value of parameter "{name}": "{raw}" is not a boolean')
+    raise invalid_input(f'Invalid value of parameter "{name}": "{raw}" is not a boolean')
 
 
 def _time_param(ctx: RequestContext, name: str) -> float | None:
@@ -103,7 +99,7 @@ def _time_param(ctx: RequestContext, name: str) -> float | None:
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise _invalid(f'Invalid value of parameter "{name}": "{raw}" is not an ISO 8601 date') from None
+        raise invalid_input(f'Invalid value of parameter "{name}": "{raw}" is not an ISO 8601 date') from None
     runtime = ctx.emulator.apify.runtime
     now = runtime.now()
     return now + (moment - runtime.clock.to_wall(now)).total_seconds()
@@ -145,7 +141,7 @@ def _statuses(ctx: RequestContext) -> set[str] | None:
     statuses = {part.strip().upper() for part in raw.split(",") if part.strip()}
     unknown = statuses.difference(APIFY_STATUSES)
     if unknown:
-        raise _invalid(f'Invalid value of parameter "status": {", ".join(sorted(unknown))}')
+        raise invalid_input(f'Invalid value of parameter "status": {", ".join(sorted(unknown))}')
     return statuses
 
 
@@ -176,7 +172,7 @@ def run_input_of(ctx: RequestContext) -> Any:
     if content_type in {"", "application/json"} or content_type.endswith("+json"):
         value = ctx.json_body()
         if value is not None and not isinstance(value, dict):  # JSON null means "no input"
-            raise _invalid("Invalid input: the run input must be a JSON object")
+            raise invalid_input("Invalid input: the run input must be a JSON object")
         return value
     return ctx.body.decode("utf-8", errors="replace")
 
@@ -188,19 +184,21 @@ def _webhooks(ctx: RequestContext) -> list[Any]:
     try:
         value = json.loads(base64.b64decode(raw + "=" * (-len(raw) % 4)))
     except ValueError:
-        raise _invalid('Invalid value of parameter "webhooks": not a base64-encoded JSON array') from None
+        raise invalid_input(
+            'Invalid value of parameter "webhooks": not a base64-encoded JSON array'
+        ) from None
     if not isinstance(value, list):
-        raise _invalid('Invalid value of parameter "webhooks": not a JSON array')
+        raise invalid_input('Invalid value of parameter "webhooks": not a JSON array')
     for webhook in value:
         if not isinstance(webhook, dict):
-            raise _invalid('Invalid value of parameter "webhooks": each webhook must be a JSON object')
+            raise invalid_input('Invalid value of parameter "webhooks": each webhook must be a JSON object')
         events, url = webhook.get("eventTypes"), webhook.get("requestUrl")
         if not isinstance(events, list) or not events or not set(events) <= WEBHOOK_EVENT_TYPES:
-            raise _invalid(
+            raise invalid_input(
                 f'Invalid webhook: "eventTypes" must be a non-empty array of event types, got {events!r}'
             )
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise _invalid(f'Invalid webhook: "requestUrl" must be an http(s) URL, got {url!r}')
+            raise invalid_input(f'Invalid webhook: "requestUrl" must be an http(s) URL, got {url!r}')
     return value
 
 
@@ -220,7 +218,7 @@ def run_options(ctx: RequestContext) -> RunOptions:
     """Parse the options of a run start from the query string (``None`` where not given)."""
     memory = number_param(ctx, "memory", integer=True, minimum=128)
     if memory is not None and (memory > 32768 or int(memory) & (int(memory) - 1)):
-        raise _invalid(
+        raise invalid_input(
             f"Invalid memory value {int(memory)} MB: it must be a power of 2 between 128 and 32768"
         )
     timeout = number_param(ctx, "timeout")
@@ -318,9 +316,11 @@ async def start_build(ctx: RequestContext) -> Response:
     user = require_user(ctx)
     version = ctx.query.get("version")
     if not version:
-        raise _invalid('Parameter "version" is required')
+        raise invalid_input('Parameter "version" is required')
     if not _VERSION.match(version):
-        raise _invalid(f'Invalid value of parameter "version": "{version}" must be MAJOR.MINOR, e.g. 0.0')
+        raise invalid_input(
+            f'Invalid value of parameter "version": "{version}" must be MAJOR.MINOR, e.g. 0.0'
+        )
     use_cache, beta = bool_param(ctx, "useCache"), bool_param(ctx, "betaPackages")
     job = ctx.emulator.apify.new_build(
         _actor(ctx, user),
