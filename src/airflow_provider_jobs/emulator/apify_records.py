@@ -26,17 +26,9 @@ from airflow_provider_jobs.emulator.timelines import (
 
 JobKind = Literal["run", "build"]
 WallFn = Callable[[float], datetime]
-_FEATURES = (
-    "ACTORS",
-    "STORAGE",
-    "SCHEDULER",
-    "PROXY",
-    "PROXY_EXTERNAL_ACCESS",
-    "PROXY_RESIDENTIAL",
-    "PROXY_SERPS",
-    "WEBHOOKS",
-    "ACTORS_PUBLIC_ALL",
-    "ACTORS_PUBLIC_DEVELOPER",
+_FEATURES = tuple(
+    "ACTORS STORAGE SCHEDULER PROXY PROXY_EXTERNAL_ACCESS PROXY_RESIDENTIAL PROXY_SERPS WEBHOOKS "
+    "ACTORS_PUBLIC_ALL ACTORS_PUBLIC_DEVELOPER".split()
 )
 
 
@@ -304,21 +296,9 @@ class JobRecord:
         full = self.run_json(now, scale, wall)
         major, minor, patch = (int(part) for part in self.build_number.split("."))
         keys = (
-            "id",
-            "actId",
-            "userId",
-            "actorTaskId",
-            "status",
-            "startedAt",
-            "finishedAt",
-            "buildId",
-            "buildNumber",
-            "meta",
-            "usageTotalUsd",
-            "defaultKeyValueStoreId",
-            "defaultDatasetId",
-            "defaultRequestQueueId",
-        )
+            "id actId userId actorTaskId status startedAt finishedAt buildId buildNumber meta usageTotalUsd "
+            "defaultKeyValueStoreId defaultDatasetId defaultRequestQueueId"
+        ).split()
         short = {key: full[key] for key in keys}
         short["buildNumberInt"] = major * 1_000_000 + minor * 10_000 + patch
         return short

@@ -15,20 +15,9 @@ from airflow_provider_jobs.emulator.template_records import TERMINAL_KINDS, Temp
 from airflow_provider_jobs.emulator.template_state import TemplateCaller
 from airflow_provider_jobs.emulator.timelines import TEMPLATE_STATUSES
 
-_SUMMARY_DROPPED = (
-    "canonical_ref",
-    "namespace_slug",
-    "visibility",
-    "build_config",
-    "runtime_defaults",
-    "oci_metadata",
-    "retry_of_build_id",
-    "original_build_id",
-    "cancel_requested_at",
-    "cancel_requested_by",
-    "cancellation_reason",
-    "error",
-    "error_detail",
+_SUMMARY_DROPPED = frozenset(
+    "canonical_ref namespace_slug visibility build_config runtime_defaults oci_metadata retry_of_build_id "
+    "original_build_id cancel_requested_at cancel_requested_by cancellation_reason error error_detail".split()
 )
 
 
