@@ -18,7 +18,6 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from airflow_provider_jobs.emulator.apify_logs import log_lines, render_lines
 from airflow_provider_jobs.emulator.apify_records import ApifyUser, JobRecord
 from airflow_provider_jobs.emulator.apify_routes import (
     bool_param,
@@ -30,7 +29,7 @@ from airflow_provider_jobs.emulator.apify_routes import (
     run_options,
     start_fields,
 )
-from airflow_provider_jobs.emulator.apify_storage import ItemsPage
+from airflow_provider_jobs.emulator.apify_storage import ItemsPage, render_lines
 from airflow_provider_jobs.emulator.apify_tasks import TaskRecord
 from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
@@ -169,34 +168,21 @@ async def get_log(ctx: RequestContext) -> Response:
     optional_user(ctx)
     job, stream = _log_job(ctx), bool(bool_param(ctx, "stream"))
     bool_param(ctx, "raw")  # accepted; emulated logs have no ANSI escapes to strip
-    apify = ctx.emulator.apify
-    rt = apify.runtime
+    storage, wall = ctx.emulator.apify_storage, ctx.emulator.apify.runtime.clock.to_wall
     headers = {}
     if bool_param(ctx, "download"):
         headers["Content-Disposition"] = f'attachment; filename="{job.id}.log"'
-
-    def written() -> tuple[list[tuple[float, str]], float | None, bool]:
-        """Lines written by now, when the next one is due, whether the job has ended."""
-        with apify.lock:
-            now, lines = rt.now(), log_lines(job, rt.time_scale)
-            upcoming = [at for at, _ in lines if at > now]
-            return (
-                [line for line in lines if line[0] <= now],
-                (min(upcoming) - now) if upcoming else None,
-                (apify.is_terminal(job)),
-            )
-
     if not stream:
         return Response(
-            render_lines(written()[0], rt.clock.to_wall), headers=headers, media_type="text/plain"
+            render_lines(storage.written_log(job)[0], wall), headers=headers, media_type="text/plain"
         )
 
     async def follow() -> AsyncIterator[str]:
         sent = 0
         while True:
-            lines, due, ended = written()
+            lines, due, ended = storage.written_log(job)
             if len(lines) > sent:
-                yield render_lines(lines[sent:], rt.clock.to_wall)
+                yield render_lines(lines[sent:], wall)
                 sent = len(lines)
             if ended and due is None:
                 return
