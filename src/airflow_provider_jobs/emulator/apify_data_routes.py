@@ -29,7 +29,7 @@ from airflow_provider_jobs.emulator.apify_routes import (
     run_options,
     start_fields,
 )
-from airflow_provider_jobs.emulator.apify_storage import ItemsPage, render_lines
+from airflow_provider_jobs.emulator.apify_storage import render_lines
 from airflow_provider_jobs.emulator.apify_tasks import TaskRecord
 from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
@@ -91,7 +91,12 @@ def _csv(items: list[Any], fields: list[str] | None, delimiter: str, header: boo
     return out.getvalue()
 
 
-def _page(ctx: RequestContext) -> tuple[ItemsPage, list[str] | None]:
+def _page(ctx: RequestContext) -> tuple[list[Any], dict[str, str], list[str] | None]:
+    """Return a page of items, its pagination headers and the ``fields`` asked for.
+
+    ``X-Apify-Pagination-Count`` is the number of dataset rows the page read: filters such as
+    ``clean`` may return fewer items.
+    """
     storage = ctx.emulator.apify_storage
     record = storage.dataset(ctx.param("datasetId"))
     if record is None:
@@ -107,7 +112,14 @@ def _page(ctx: RequestContext) -> tuple[ItemsPage, list[str] | None]:
     rows, scanned, total = storage.rows(record, offset, limit, desc)
     shaped: Iterator[Any] = (_shape(row, fields, omit, skip_hidden) for row in rows)
     items = [item for item in shaped if not (skip_empty and item in ({}, None))]
-    return ItemsPage(items, offset, limit, scanned, total, desc), fields
+    headers = {
+        "X-Apify-Pagination-Offset": str(offset),
+        "X-Apify-Pagination-Limit": str(NO_LIMIT if limit is None else limit),
+        "X-Apify-Pagination-Count": str(scanned),
+        "X-Apify-Pagination-Total": str(total),
+        "X-Apify-Pagination-Desc": "true" if desc else "false",
+    }
+    return items, headers, fields
 
 
 async def dataset_items(ctx: RequestContext) -> Response:
@@ -119,21 +131,14 @@ async def dataset_items(ctx: RequestContext) -> Response:
     for name in _NOT_EMULATED:
         if ctx.query.get(name):
             raise invalid_input(f'The emulator does not implement the "{name}" parameter')
-    page, fields = _page(ctx)
+    items, headers, fields = _page(ctx)
     if fmt == "json":
-        body = json.dumps(page.items)
+        body = json.dumps(items)
     elif fmt == "jsonl":
-        body = "".join(json.dumps(item) + "\n" for item in page.items)
+        body = "".join(json.dumps(item) + "\n" for item in items)
     else:
         header = not bool_param(ctx, "skipHeaderRow")
-        body = _csv(page.items, fields, ctx.query.get("delimiter") or ",", header)
-    headers = {
-        "X-Apify-Pagination-Offset": str(page.offset),
-        "X-Apify-Pagination-Limit": str(NO_LIMIT if page.limit is None else page.limit),
-        "X-Apify-Pagination-Count": str(page.scanned),
-        "X-Apify-Pagination-Total": str(page.total),
-        "X-Apify-Pagination-Desc": "true" if page.desc else "false",
-    }
+        body = _csv(items, fields, ctx.query.get("delimiter") or ",", header)
     if bool_param(ctx, "attachment"):
         headers["Content-Disposition"] = f'attachment; filename="{ctx.param("datasetId")}.{fmt}"'
     return Response(body, headers=headers, media_type=_FORMATS[fmt])

@@ -138,22 +138,6 @@ class KeyValueStoreRecord:
     records: dict[str, StoredRecord] = field(default_factory=dict)
 
 
-@dataclass
-class ItemsPage:
-    """One page of dataset items, as ``GET /v2/datasets/{datasetId}/items`` reports it.
-
-    :param scanned: dataset rows the page read (``X-Apify-Pagination-Count``); filters such as
-        ``clean`` may return fewer items.
-    """
-
-    items: list[Any]
-    offset: int
-    limit: int | None
-    scanned: int
-    total: int
-    desc: bool
-
-
 def _encode(value: Any, content_type: str | None, base64_value: str | None) -> StoredRecord:
     if base64_value is not None:
         return StoredRecord(base64.b64decode(base64_value), content_type or "application/octet-stream")

@@ -15,7 +15,6 @@ from airflow_provider_jobs.emulator._util import Runtime, template_build_id, tem
 from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
 from airflow_provider_jobs.emulator.template_records import TemplateBuildRecord, TemplateRecord
 from airflow_provider_jobs.emulator.timelines import (
-    TEMPLATE_TERMINAL,
     Phase,
     TemplateTimeline,
     backdate,
@@ -237,11 +236,6 @@ class TemplateState:
                 for r in records
                 if r.template.id == template_id and r.owner_token == caller.token
             ]
-
-    def is_terminal(self, record: TemplateBuildRecord) -> bool:
-        """Return whether ``record`` has reached a terminal status."""
-        with self.lock:
-            return record.status(self.runtime.now()) in TEMPLATE_TERMINAL
 
     def render_build(self, record: TemplateBuildRecord) -> dict[str, Any]:
         """Render the bare ``TemplateBuild`` object now."""
