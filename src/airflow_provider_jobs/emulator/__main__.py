@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from airflow_provider_jobs._version import __version__
-from airflow_provider_jobs.emulator.refs import DEFAULT_APIFY_TOKEN, DEFAULT_TEMPLATES_TOKEN
+from airflow_provider_jobs.emulator.refs import DEFAULT_APIFY_TOKEN, DEFAULT_TEMPLATES_TOKEN, connection_env
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,8 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def banner(base_url: str, apify_token: str, templates_token: str) -> list[str]:
     """Return the lines printed at start-up: base URL and the connection exports."""
-    from airflow_provider_jobs.emulator.refs import connection_env
-
     lines = [f"airflow-jobs-emulator {__version__} serving the Apify and templates APIs on {base_url}"]
     lines += [
         f"export {name}={shlex.quote(value)}"

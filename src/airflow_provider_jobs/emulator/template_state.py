@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_jobs.emulator._util import Runtime, template_build_id, template_id
+from airflow_provider_jobs.emulator._util import Runtime, short_token
 from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
 from airflow_provider_jobs.emulator.template_records import TemplateBuildRecord, TemplateRecord
 from airflow_provider_jobs.emulator.timelines import (
@@ -92,7 +92,7 @@ class TemplateState:
     ) -> TemplateRecord:
         existing = self.templates.get(name)
         record = TemplateRecord(
-            id=existing.id if existing else template_id(),
+            id=existing.id if existing else "tmpl_" + short_token(8),
             name=name,
             namespace=namespace or (existing.namespace if existing else "emulator"),
             timeline=timeline or TemplateTimeline(),
@@ -142,7 +142,7 @@ class TemplateState:
                 return template_schedule(chosen, start, scale)
 
             record = TemplateBuildRecord(
-                id=template_build_id(),
+                id="tb_" + short_token(10),
                 template=template,
                 owner_token=caller.token,
                 principal=caller.principal,
