@@ -25,9 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Local in-memory emulator of the Apify API v2 and the Nullspace templates API v1.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
-    parser.add_argument(
-        "--port", type=int, default=8089, help="port; 0 picks a free one (default: %(default)s)"
-    )
+    parser.add_argument("--port", type=int, default=8089, help="port; 0 picks a free one (default: %(default)s)")
     parser.add_argument(
         "--time-scale",
         type=float,
@@ -55,9 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help=f"valid templates API key; repeat for more callers (default: {DEFAULT_TEMPLATES_TOKEN})",
     )
-    parser.add_argument(
-        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
-    )
+    parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 

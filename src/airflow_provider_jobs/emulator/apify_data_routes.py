@@ -83,10 +83,7 @@ def _csv(items: list[Any], fields: list[str] | None, delimiter: str, header: boo
     for item in items:
         row = item if isinstance(item, dict) else {}
         writer.writerow(
-            [
-                "" if row.get(c) is None else row[c] if isinstance(row[c], str) else json.dumps(row[c])
-                for c in columns
-            ]
+            ["" if row.get(c) is None else row[c] if isinstance(row[c], str) else json.dumps(row[c]) for c in columns]
         )
     return out.getvalue()
 
@@ -178,9 +175,7 @@ async def get_log(ctx: RequestContext) -> Response:
     if bool_param(ctx, "download"):
         headers["Content-Disposition"] = f'attachment; filename="{job.id}.log"'
     if not stream:
-        return Response(
-            render_lines(storage.written_log(job)[0], wall), headers=headers, media_type="text/plain"
-        )
+        return Response(render_lines(storage.written_log(job)[0], wall), headers=headers, media_type="text/plain")
 
     async def follow() -> AsyncIterator[str]:
         sent = 0

@@ -100,9 +100,7 @@ class ApifyUser:
             "email": f"{self.username}@example.com",
             "proxy": {
                 "password": "emulatorproxy" + self.id[:6],
-                "groups": [
-                    {"name": "BUYPROXIES94952", "description": "Datacenter proxies", "availableCount": 5}
-                ],
+                "groups": [{"name": "BUYPROXIES94952", "description": "Datacenter proxies", "availableCount": 5}],
             },
             "plan": {
                 "id": "FREE",
@@ -303,9 +301,7 @@ class JobRecord:
         short["buildNumberInt"] = major * 1_000_000 + minor * 10_000 + patch
         return short
 
-    def build_json(
-        self, now: float, scale: float, wall: WallFn, *, with_usage: bool = True
-    ) -> dict[str, Any]:
+    def build_json(self, now: float, scale: float, wall: WallFn, *, with_usage: bool = True) -> dict[str, Any]:
         """Render the ``Build`` object as ``GET /v2/actor-builds/{buildId}`` returns it."""
         status = self.status(now)
         started_at, finished_at, runtime = self._times(now, wall)

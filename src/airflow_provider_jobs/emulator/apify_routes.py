@@ -35,10 +35,7 @@ _WAKE_MARGIN = 0.0005
 _VERSION = re.compile(r"^\d{1,2}\.\d{1,2}$")
 WEBHOOK_EVENT_TYPES = frozenset(
     [f"ACTOR.BUILD.{event}" for event in ("ABORTED", "CREATED", "FAILED", "SUCCEEDED", "TIMED_OUT")]
-    + [
-        f"ACTOR.RUN.{event}"
-        for event in ("ABORTED", "CREATED", "FAILED", "RESURRECTED", "SUCCEEDED", "TIMED_OUT")
-    ]
+    + [f"ACTOR.RUN.{event}" for event in ("ABORTED", "CREATED", "FAILED", "RESURRECTED", "SUCCEEDED", "TIMED_OUT")]
     + ["TEST"]
 )
 """The ``WebhookEventType`` values of the spec."""
@@ -63,9 +60,7 @@ def optional_user(ctx: RequestContext) -> ApifyUser | None:
     return require_user(ctx) if ctx.token is not None else None
 
 
-def number_param(
-    ctx: RequestContext, name: str, *, integer: bool = False, minimum: float = 0
-) -> float | None:
+def number_param(ctx: RequestContext, name: str, *, integer: bool = False, minimum: float = 0) -> float | None:
     """Parse a numeric query parameter (``None`` when absent)."""
     raw = ctx.query.get(name)
     if raw is None or raw == "":
@@ -112,9 +107,7 @@ def _actor(ctx: RequestContext, user: ApifyUser | None) -> ActorRecord:
     return actor
 
 
-def _job(
-    ctx: RequestContext, kind: JobKind, owner: ApifyUser | None, actor: ActorRecord | None = None
-) -> JobRecord:
+def _job(ctx: RequestContext, kind: JobKind, owner: ApifyUser | None, actor: ActorRecord | None = None) -> JobRecord:
     """Find a run or build; with ``owner`` it must be theirs, with ``actor`` it must be its."""
     apify = ctx.emulator.apify
     key = ctx.param("runId" if kind == "run" else "buildId")
@@ -123,14 +116,8 @@ def _job(
         statuses = _statuses(ctx)
         runs = apify.list_runs(actor, owner, statuses=statuses, desc=True)
         job = runs[0] if runs else None
-    if (
-        job is None
-        or (owner is not None and job.user is not owner)
-        or (actor is not None and job.actor is not actor)
-    ):
-        raise EmulatedApiError(
-            404, "record-not-found", "Run was not found" if kind == "run" else "Build was not found"
-        )
+    if job is None or (owner is not None and job.user is not owner) or (actor is not None and job.actor is not actor):
+        raise EmulatedApiError(404, "record-not-found", "Run was not found" if kind == "run" else "Build was not found")
     return job
 
 
@@ -184,9 +171,7 @@ def _webhooks(ctx: RequestContext) -> list[Any]:
     try:
         value = json.loads(base64.b64decode(raw + "=" * (-len(raw) % 4)))
     except ValueError:
-        raise invalid_input(
-            'Invalid value of parameter "webhooks": not a base64-encoded JSON array'
-        ) from None
+        raise invalid_input('Invalid value of parameter "webhooks": not a base64-encoded JSON array') from None
     if not isinstance(value, list):
         raise invalid_input('Invalid value of parameter "webhooks": not a JSON array')
     for webhook in value:
@@ -218,9 +203,7 @@ def run_options(ctx: RequestContext) -> RunOptions:
     """Parse the options of a run start from the query string (``None`` where not given)."""
     memory = number_param(ctx, "memory", integer=True, minimum=128)
     if memory is not None and (memory > 32768 or int(memory) & (int(memory) - 1)):
-        raise invalid_input(
-            f"Invalid memory value {int(memory)} MB: it must be a power of 2 between 128 and 32768"
-        )
+        raise invalid_input(f"Invalid memory value {int(memory)} MB: it must be a power of 2 between 128 and 32768")
     timeout = number_param(ctx, "timeout")
     max_items = number_param(ctx, "maxItems", integer=True)
     options = RunOptions(
@@ -306,9 +289,7 @@ async def abort_job(ctx: RequestContext) -> Response:
     gracefully = kind == "run" and bool(bool_param(ctx, "gracefully"))
     actor = _actor(ctx, user) if "actorId" in ctx.params else None
     apify = ctx.emulator.apify
-    return JSONResponse(
-        {"data": apify.render(apify.abort(_job(ctx, kind, user, actor), gracefully=gracefully))}
-    )
+    return JSONResponse({"data": apify.render(apify.abort(_job(ctx, kind, user, actor), gracefully=gracefully))})
 
 
 async def start_build(ctx: RequestContext) -> Response:
@@ -318,9 +299,7 @@ async def start_build(ctx: RequestContext) -> Response:
     if not version:
         raise invalid_input('Parameter "version" is required')
     if not _VERSION.match(version):
-        raise invalid_input(
-            f'Invalid value of parameter "version": "{version}" must be MAJOR.MINOR, e.g. 0.0'
-        )
+        raise invalid_input(f'Invalid value of parameter "version": "{version}" must be MAJOR.MINOR, e.g. 0.0')
     use_cache, beta = bool_param(ctx, "useCache"), bool_param(ctx, "betaPackages")
     job = ctx.emulator.apify.new_build(
         _actor(ctx, user),

@@ -199,9 +199,7 @@ class ApifyStorage:
             return [line for line in lines if line[0] <= now], due, self.apify.is_terminal(job)
 
     # -- datasets -----------------------------------------------------------------------------
-    def create_dataset(
-        self, items: list[Any] | None = None, *, generated_items: int = 0, item_bytes: int = 0
-    ) -> str:
+    def create_dataset(self, items: list[Any] | None = None, *, generated_items: int = 0, item_bytes: int = 0) -> str:
         """Create a dataset and return its id.
 
         :param items: items it holds (after the generated ones).
@@ -217,9 +215,7 @@ class ApifyStorage:
     def push_items(self, dataset_id: str, items: list[Any]) -> int:
         """Append ``items`` to a dataset (created when the id is new); return its item count."""
         with self.lock:
-            record = self.dataset(dataset_id) or self.datasets.setdefault(
-                dataset_id, DatasetRecord(dataset_id)
-            )
+            record = self.dataset(dataset_id) or self.datasets.setdefault(dataset_id, DatasetRecord(dataset_id))
             record.pushed.extend(items)
             return self.item_count(record)
 
@@ -229,9 +225,7 @@ class ApifyStorage:
         with self.lock:
             return record.generated_count(rt.now(), rt.time_scale) + len(record.pushed)
 
-    def rows(
-        self, record: DatasetRecord, offset: int, limit: int | None, desc: bool
-    ) -> tuple[Iterator[Any], int, int]:
+    def rows(self, record: DatasetRecord, offset: int, limit: int | None, desc: bool) -> tuple[Iterator[Any], int, int]:
         """Return ``(rows, scanned, total)``: the rows of one page, read lazily, newest first if ``desc``."""
         rt = self.apify.runtime
         with self.lock:
@@ -242,9 +236,7 @@ class ApifyStorage:
         indexes = (total - 1 - pos for pos in positions) if desc else iter(positions)
         return (record.item(index, generated) for index in indexes), len(positions), total
 
-    def dataset_items(
-        self, dataset_id: str, *, offset: int = 0, limit: int = 1000, desc: bool = False
-    ) -> list[Any]:
+    def dataset_items(self, dataset_id: str, *, offset: int = 0, limit: int = 1000, desc: bool = False) -> list[Any]:
         """Return a page of a dataset's items, as stored (no filters)."""
         rows, _, _ = self.rows(self._dataset(dataset_id), offset, limit, desc)
         return list(rows)
@@ -288,11 +280,7 @@ class ApifyStorage:
                 return _encode(job.run_input, None, None)
             output = job.timeline.output
             done = job.status(self.apify.runtime.now()) == "SUCCEEDED"
-            return (
-                _encode(output, None, None)
-                if record_key == "OUTPUT" and done and output is not None
-                else None
-            )
+            return _encode(output, None, None) if record_key == "OUTPUT" and done and output is not None else None
 
     def get_record(self, store_id: str, record_key: str) -> dict[str, Any]:
         """Return a record as ``{"content_type", "base64_value", "value"}`` (``value`` for JSON/text)."""

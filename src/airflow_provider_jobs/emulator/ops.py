@@ -144,9 +144,7 @@ class Operation(Generic[P, R]):
         return _adapter(returns).validate_python(data[self.key] if self.key else data)
 
     # -- the server side ----------------------------------------------------------------------
-    def parse(
-        self, params: Mapping[str, str], query: Mapping[str, str], body: dict[str, Any]
-    ) -> dict[str, Any]:
+    def parse(self, params: Mapping[str, str], query: Mapping[str, str], body: dict[str, Any]) -> dict[str, Any]:
         """Return the typed arguments of a control request.
 
         :raises KeyError: a required field is missing.
@@ -160,15 +158,10 @@ class Operation(Generic[P, R]):
             raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
         given.update(params)
         for param in self.params:
-            if (
-                param.default is param.empty
-                and param.kind is not param.VAR_KEYWORD
-                and param.name not in given
-            ):
+            if param.default is param.empty and param.kind is not param.VAR_KEYWORD and param.name not in given:
                 raise KeyError(param.name)
         typed = {
-            name: None if v is None else _adapter(self.hints[name]).validate_python(v)
-            for name, v in given.items()
+            name: None if v is None else _adapter(self.hints[name]).validate_python(v) for name, v in given.items()
         }
         return self.bind(**typed)
 

@@ -158,9 +158,7 @@ class TemplateBuildRecord:
         ]
         for index in range(1, shown + 1):
             message = f"running step {index} of {len(steps)}: {steps[index - 1]}"
-            planned.append(
-                _entry("message", "info", message, "step", step_index=index, total_steps=len(steps))
-            )
+            planned.append(_entry("message", "info", message, "step", step_index=index, total_steps=len(steps)))
         if failing:
             detail = self._error_detail()
             extra = {"step_index": detail["step_index"], "total_steps": len(steps), "error_detail": detail}

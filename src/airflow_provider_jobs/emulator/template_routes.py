@@ -74,9 +74,7 @@ async def start_build(ctx: RequestContext) -> Response:
     caller = require_caller(ctx)
     body = _json_object(ctx)
     tags = body.get("tags")
-    if tags is not None and (
-        not isinstance(tags, list) or not all(isinstance(tag, str) and tag for tag in tags)
-    ):
+    if tags is not None and (not isinstance(tags, list) or not all(isinstance(tag, str) and tag for tag in tags)):
         raise invalid_request("tags must be a list of non-empty strings")
     if tags == []:
         raise invalid_request("tags must not be empty; leave it out to use the default tag")
@@ -88,9 +86,7 @@ async def start_build(ctx: RequestContext) -> Response:
         raise invalid_request("build_config must be an object")
     templates = ctx.emulator.templates
     seeded = [templates.find_template(name) for name in (body.get("name"), body.get("alias")) if name]
-    name = next(
-        (t.name for t in seeded if t is not None), body.get("name") or body.get("alias") or "untitled"
-    )
+    name = next((t.name for t in seeded if t is not None), body.get("name") or body.get("alias") or "untitled")
     record = templates.new_build(caller, name=name, tags=tags, build_config=config, request=body)
     return JSONResponse(templates.render_build(record), status_code=202)
 

@@ -182,18 +182,14 @@ class TemplateState:
             caller = self.callers.get(token) if token else next(iter(self.callers.values()))
             if caller is None:
                 raise UnknownRecordError(f"unknown templates token {token!r}")
-            return self.new_build(
-                caller, name=name, tags=tags, timeline=timeline, status=status, reason=reason
-            ).id
+            return self.new_build(caller, name=name, tags=tags, timeline=timeline, status=status, reason=reason).id
 
     def get_build(self, build_id: str, caller: TemplateCaller) -> TemplateBuildRecord:
         """Return a build visible to ``caller``, else raise the API's 404."""
         with self.lock:
             record = self.builds.get(build_id)
         if record is None or record.owner_token != caller.token:
-            raise EmulatedApiError(
-                404, "template_build_not_found", "template build not found", build_id=build_id
-            )
+            raise EmulatedApiError(404, "template_build_not_found", "template build not found", build_id=build_id)
         return record
 
     def _known(self, build_id: str) -> TemplateBuildRecord:
@@ -232,9 +228,7 @@ class TemplateState:
                 return None
             records = sorted(self.builds.values(), key=lambda item: item.created, reverse=True)
             return [
-                self.render_build(r)
-                for r in records
-                if r.template.id == template_id and r.owner_token == caller.token
+                self.render_build(r) for r in records if r.template.id == template_id and r.owner_token == caller.token
             ]
 
     def render_build(self, record: TemplateBuildRecord) -> dict[str, Any]:
@@ -247,9 +241,7 @@ class TemplateState:
         with self.lock:
             return record.snapshot_json(self.runtime.now(), self.runtime.clock.to_wall, offset)
 
-    def entries_since(
-        self, record: TemplateBuildRecord, offset: int
-    ) -> tuple[list[dict[str, Any]], float | None]:
+    def entries_since(self, record: TemplateBuildRecord, offset: int) -> tuple[list[dict[str, Any]], float | None]:
         """Render the log entries from ``offset`` on; also return in how long the next one appears."""
         with self.lock:
             now = self.runtime.now()
