@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from airflow_provider_jobs._version import __version__
-from airflow_provider_jobs.emulator.refs import DEFAULT_APIFY_TOKEN, DEFAULT_TEMPLATES_TOKEN
+from airflow_provider_jobs.emulator.refs import DEFAULT_APIFY_TOKEN, DEFAULT_TEMPLATES_TOKEN, connection_env
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,9 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Local in-memory emulator of the Apify API v2 and the Nullspace templates API v1.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
-    parser.add_argument(
-        "--port", type=int, default=8089, help="port; 0 picks a free one (default: %(default)s)"
-    )
+    parser.add_argument("--port", type=int, default=8089, help="port; 0 picks a free one (default: %(default)s)")
     parser.add_argument(
         "--time-scale",
         type=float,
@@ -55,17 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help=f"valid templates API key; repeat for more callers (default: {DEFAULT_TEMPLATES_TOKEN})",
     )
-    parser.add_argument(
-        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
-    )
+    parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
 def banner(base_url: str, apify_token: str, templates_token: str) -> list[str]:
     """Return the lines printed at start-up: base URL and the connection exports."""
-    from airflow_provider_jobs.emulator.refs import connection_env
-
     lines = [f"airflow-jobs-emulator {__version__} serving the Apify and templates APIs on {base_url}"]
     lines += [
         f"export {name}={shlex.quote(value)}"

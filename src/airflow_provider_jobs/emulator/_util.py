@@ -22,16 +22,6 @@ def apify_id() -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(17))
 
 
-def template_build_id() -> str:
-    """Return a random template build id (``tb_`` and ten lower-case alphanumerics)."""
-    return "tb_" + "".join(secrets.choice(_LOWER_ALNUM) for _ in range(10))
-
-
-def template_id() -> str:
-    """Return a random template id (``tmpl_`` and eight lower-case alphanumerics)."""
-    return "tmpl_" + "".join(secrets.choice(_LOWER_ALNUM) for _ in range(8))
-
-
 def request_id() -> str:
     """Return a random request id, sent as the ``x-request-id`` header."""
     return "req_" + secrets.token_hex(8)

@@ -18,7 +18,6 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from airflow_provider_jobs.emulator.apify_logs import log_lines, render_lines
 from airflow_provider_jobs.emulator.apify_records import ApifyUser, JobRecord
 from airflow_provider_jobs.emulator.apify_routes import (
     bool_param,
@@ -30,9 +29,9 @@ from airflow_provider_jobs.emulator.apify_routes import (
     run_options,
     start_fields,
 )
-from airflow_provider_jobs.emulator.apify_storage import ItemsPage
+from airflow_provider_jobs.emulator.apify_storage import render_lines
 from airflow_provider_jobs.emulator.apify_tasks import TaskRecord
-from airflow_provider_jobs.emulator.errors import EmulatedApiError
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 
 NO_LIMIT = 999_999_999_999
@@ -45,10 +44,6 @@ _FORMATS = {
 _NOT_EMULATED = ("unwind", "flatten", "view", "outputFields")
 _STREAM_POLL = 0.05
 """Seconds between looks at a job whose log is streamed (an abort shows within this)."""
-
-
-def _invalid(message: str) -> EmulatedApiError:
-    return EmulatedApiError(400, "invalid-input", message)
 
 
 def _not_found(what: str) -> EmulatedApiError:
@@ -88,15 +83,17 @@ def _csv(items: list[Any], fields: list[str] | None, delimiter: str, header: boo
     for item in items:
         row = item if isinstance(item, dict) else {}
         writer.writerow(
-            [
-                "" if row.get(c) is None else row[c] if isinstance(row[c], str) else json.dumps(row[c])
-                for c in columns
-            ]
+            ["" if row.get(c) is None else row[c] if isinstance(row[c], str) else json.dumps(row[c]) for c in columns]
         )
     return out.getvalue()
 
 
-def _page(ctx: RequestContext) -> tuple[ItemsPage, list[str] | None]:
+def _page(ctx: RequestContext) -> tuple[list[Any], dict[str, str], list[str] | None]:
+    """Return a page of items, its pagination headers and the ``fields`` asked for.
+
+    ``X-Apify-Pagination-Count`` is the number of dataset rows the page read: filters such as
+    ``clean`` may return fewer items.
+    """
     storage = ctx.emulator.apify_storage
     record = storage.dataset(ctx.param("datasetId"))
     if record is None:
@@ -112,7 +109,14 @@ def _page(ctx: RequestContext) -> tuple[ItemsPage, list[str] | None]:
     rows, scanned, total = storage.rows(record, offset, limit, desc)
     shaped: Iterator[Any] = (_shape(row, fields, omit, skip_hidden) for row in rows)
     items = [item for item in shaped if not (skip_empty and item in ({}, None))]
-    return ItemsPage(items, offset, limit, scanned, total, desc), fields
+    headers = {
+        "X-Apify-Pagination-Offset": str(offset),
+        "X-Apify-Pagination-Limit": str(NO_LIMIT if limit is None else limit),
+        "X-Apify-Pagination-Count": str(scanned),
+        "X-Apify-Pagination-Total": str(total),
+        "X-Apify-Pagination-Desc": "true" if desc else "false",
+    }
+    return items, headers, fields
 
 
 async def dataset_items(ctx: RequestContext) -> Response:
@@ -120,25 +124,18 @@ async def dataset_items(ctx: RequestContext) -> Response:
     optional_user(ctx)
     fmt = (ctx.query.get("format") or "json").lower()
     if fmt not in _FORMATS:
-        raise _invalid(f'The emulator serves format "json", "jsonl" or "csv", not "{fmt}"')
+        raise invalid_input(f'The emulator serves format "json", "jsonl" or "csv", not "{fmt}"')
     for name in _NOT_EMULATED:
         if ctx.query.get(name):
-            raise _invalid(f'The emulator does not implement the "{name}" parameter')
-    page, fields = _page(ctx)
+            raise invalid_input(f'The emulator does not implement the "{name}" parameter')
+    items, headers, fields = _page(ctx)
     if fmt == "json":
-        body = json.dumps(page.items)
+        body = json.dumps(items)
     elif fmt == "jsonl":
-        body = "".join(json.dumps(item) + "\n" for item in page.items)
+        body = "".join(json.dumps(item) + "\n" for item in items)
     else:
         header = not bool_param(ctx, "skipHeaderRow")
-        body = _csv(page.items, fields, ctx.query.get("delimiter") or ",", header)
-    headers = {
-        "X-Apify-Pagination-Offset": str(page.offset),
-        "X-Apify-Pagination-Limit": str(NO_LIMIT if page.limit is None else page.limit),
-        "X-Apify-Pagination-Count": str(page.scanned),
-        "X-Apify-Pagination-Total": str(page.total),
-        "X-Apify-Pagination-Desc": "true" if page.desc else "false",
-    }
+        body = _csv(items, fields, ctx.query.get("delimiter") or ",", header)
     if bool_param(ctx, "attachment"):
         headers["Content-Disposition"] = f'attachment; filename="{ctx.param("datasetId")}.{fmt}"'
     return Response(body, headers=headers, media_type=_FORMATS[fmt])
@@ -173,34 +170,19 @@ async def get_log(ctx: RequestContext) -> Response:
     optional_user(ctx)
     job, stream = _log_job(ctx), bool(bool_param(ctx, "stream"))
     bool_param(ctx, "raw")  # accepted; emulated logs have no ANSI escapes to strip
-    apify = ctx.emulator.apify
-    rt = apify.runtime
+    storage, wall = ctx.emulator.apify_storage, ctx.emulator.apify.runtime.clock.to_wall
     headers = {}
     if bool_param(ctx, "download"):
         headers["Content-Disposition"] = f'attachment; filename="{job.id}.log"'
-
-    def written() -> tuple[list[tuple[float, str]], float | None, bool]:
-        """Lines written by now, when the next one is due, whether the job has ended."""
-        with apify.lock:
-            now, lines = rt.now(), log_lines(job, rt.time_scale)
-            upcoming = [at for at, _ in lines if at > now]
-            return (
-                [line for line in lines if line[0] <= now],
-                (min(upcoming) - now) if upcoming else None,
-                (apify.is_terminal(job)),
-            )
-
     if not stream:
-        return Response(
-            render_lines(written()[0], rt.clock.to_wall), headers=headers, media_type="text/plain"
-        )
+        return Response(render_lines(storage.written_log(job)[0], wall), headers=headers, media_type="text/plain")
 
     async def follow() -> AsyncIterator[str]:
         sent = 0
         while True:
-            lines, due, ended = written()
+            lines, due, ended = storage.written_log(job)
             if len(lines) > sent:
-                yield render_lines(lines[sent:], rt.clock.to_wall)
+                yield render_lines(lines[sent:], wall)
                 sent = len(lines)
             if ended and due is None:
                 return
@@ -227,7 +209,7 @@ async def get_task(ctx: RequestContext) -> Response:
 async def start_task_run(ctx: RequestContext) -> Response:
     """``POST /v2/actor-tasks/{actorTaskId}/runs``: start a run of the task's actor (201 with ``Location``)."""
     task, user = _task(ctx)
-    options = task.run_options(run_options(ctx))
+    options = run_options(ctx).over(task.options)
     body = run_input_of(ctx)
     run_input = task.run_input(body) if body is None or isinstance(body, dict) else body
     apify = ctx.emulator.apify

@@ -6,8 +6,9 @@ changes them under its lock. Statuses are computed lazily from each job's schedu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -25,17 +26,9 @@ from airflow_provider_jobs.emulator.timelines import (
 
 JobKind = Literal["run", "build"]
 WallFn = Callable[[float], datetime]
-_FEATURES = (
-    "ACTORS",
-    "STORAGE",
-    "SCHEDULER",
-    "PROXY",
-    "PROXY_EXTERNAL_ACCESS",
-    "PROXY_RESIDENTIAL",
-    "PROXY_SERPS",
-    "WEBHOOKS",
-    "ACTORS_PUBLIC_ALL",
-    "ACTORS_PUBLIC_DEVELOPER",
+_FEATURES = tuple(
+    "ACTORS STORAGE SCHEDULER PROXY PROXY_EXTERNAL_ACCESS PROXY_RESIDENTIAL PROXY_SERPS WEBHOOKS "
+    "ACTORS_PUBLIC_ALL ACTORS_PUBLIC_DEVELOPER".split()
 )
 
 
@@ -43,12 +36,21 @@ _FEATURES = (
 class RunOptions:
     """Options of ``POST /v2/actors/{actorId}/runs`` after parsing the query string."""
 
+    build: str | None = None
     timeout_secs: int | None = None
     memory_mbytes: int | None = None
-    build: str | None = None
     max_items: int | None = None
     max_total_charge_usd: float | None = None
     restart_on_error: bool | None = None
+
+    def over(self, defaults: RunOptions) -> RunOptions:
+        """Return these options, with those of ``defaults`` where these are not set."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return RunOptions(**{k: getattr(defaults, k) if v is None else v for k, v in values.items()})
+
+    def by_api_name(self) -> dict[str, Any]:
+        """Return every option under its API name (``timeoutSecs``...), ``None`` where not set."""
+        return {re.sub(r"_(\w)", lambda m: m[1].upper(), f.name): getattr(self, f.name) for f in fields(self)}
 
     def to_json(self, actor: ActorRecord) -> dict[str, Any]:
         """Render the run's ``options``, the actor's defaults filling the gaps."""
@@ -98,9 +100,7 @@ class ApifyUser:
             "email": f"{self.username}@example.com",
             "proxy": {
                 "password": "emulatorproxy" + self.id[:6],
-                "groups": [
-                    {"name": "BUYPROXIES94952", "description": "Datacenter proxies", "availableCount": 5}
-                ],
+                "groups": [{"name": "BUYPROXIES94952", "description": "Datacenter proxies", "availableCount": 5}],
             },
             "plan": {
                 "id": "FREE",
@@ -294,28 +294,14 @@ class JobRecord:
         full = self.run_json(now, scale, wall)
         major, minor, patch = (int(part) for part in self.build_number.split("."))
         keys = (
-            "id",
-            "actId",
-            "userId",
-            "actorTaskId",
-            "status",
-            "startedAt",
-            "finishedAt",
-            "buildId",
-            "buildNumber",
-            "meta",
-            "usageTotalUsd",
-            "defaultKeyValueStoreId",
-            "defaultDatasetId",
-            "defaultRequestQueueId",
-        )
+            "id actId userId actorTaskId status startedAt finishedAt buildId buildNumber meta usageTotalUsd "
+            "defaultKeyValueStoreId defaultDatasetId defaultRequestQueueId"
+        ).split()
         short = {key: full[key] for key in keys}
         short["buildNumberInt"] = major * 1_000_000 + minor * 10_000 + patch
         return short
 
-    def build_json(
-        self, now: float, scale: float, wall: WallFn, *, with_usage: bool = True
-    ) -> dict[str, Any]:
+    def build_json(self, now: float, scale: float, wall: WallFn, *, with_usage: bool = True) -> dict[str, Any]:
         """Render the ``Build`` object as ``GET /v2/actor-builds/{buildId}`` returns it."""
         status = self.status(now)
         started_at, finished_at, runtime = self._times(now, wall)

@@ -25,7 +25,7 @@ from airflow_provider_jobs.emulator.apify_records import (
     JobRecord,
     RunOptions,
 )
-from airflow_provider_jobs.emulator.errors import EmulatedApiError
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 from airflow_provider_jobs.emulator.timelines import APIFY_STATUSES
 
@@ -35,19 +35,12 @@ _WAKE_MARGIN = 0.0005
 _VERSION = re.compile(r"^\d{1,2}\.\d{1,2}$")
 WEBHOOK_EVENT_TYPES = frozenset(
     [f"ACTOR.BUILD.{event}" for event in ("ABORTED", "CREATED", "FAILED", "SUCCEEDED", "TIMED_OUT")]
-    + [
-        f"ACTOR.RUN.{event}"
-        for event in ("ABORTED", "CREATED", "FAILED", "RESURRECTED", "SUCCEEDED", "TIMED_OUT")
-    ]
+    + [f"ACTOR.RUN.{event}" for event in ("ABORTED", "CREATED", "FAILED", "RESURRECTED", "SUCCEEDED", "TIMED_OUT")]
     + ["TEST"]
 )
 """The ``WebhookEventType`` values of the spec."""
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
-
-
-def _invalid(message: str) -> EmulatedApiError:
-    return EmulatedApiError(400, "invalid-input", message)
 
 
 def require_user(ctx: RequestContext) -> ApifyUser:
@@ -67,9 +60,7 @@ def optional_user(ctx: RequestContext) -> ApifyUser | None:
     return require_user(ctx) if ctx.token is not None else None
 
 
-def number_param(
-    ctx: RequestContext, name: str, *, integer: bool = False, minimum: float = 0
-) -> float | None:
+def number_param(ctx: RequestContext, name: str, *, integer: bool = False, minimum: float = 0) -> float | None:
     """Parse a numeric query parameter (``None`` when absent)."""
     raw = ctx.query.get(name)
     if raw is None or raw == "":
@@ -77,9 +68,9 @@ def number_param(
     try:
         value = float(raw)
     except ValueError:
-        raise _invalid(f'Invalid value of parameter "{name}": "{raw}" is not a number') from None
+        raise invalid_input(f'Invalid value of parameter "{name}": "{raw}" is not a number') from None
     if math.isnan(value) or value < minimum or (integer and not value.is_integer()):
-        raise _invalid(f'Invalid value of parameter "{name}": "{raw}"')
+        raise invalid_input(f'Invalid value of parameter "{name}": "{raw}"')
     return value
 
 
@@ -92,7 +83,7 @@ def bool_param(ctx: RequestContext, name: str) -> bool | None:
         return True
     if raw.lower() in _FALSE:
         return False
-    raise _invalid(f'Invalid value of parameter "{name}": "{raw}" is not a boolean')
+    raise invalid_input(f'Invalid value of parameter "{name}": "{raw}" is not a boolean')
 
 
 def _time_param(ctx: RequestContext, name: str) -> float | None:
@@ -103,7 +94,7 @@ def _time_param(ctx: RequestContext, name: str) -> float | None:
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise _invalid(f'Invalid value of parameter "{name}": "{raw}" is not an ISO 8601 date') from None
+        raise invalid_input(f'Invalid value of parameter "{name}": "{raw}" is not an ISO 8601 date') from None
     runtime = ctx.emulator.apify.runtime
     now = runtime.now()
     return now + (moment - runtime.clock.to_wall(now)).total_seconds()
@@ -116,9 +107,7 @@ def _actor(ctx: RequestContext, user: ApifyUser | None) -> ActorRecord:
     return actor
 
 
-def _job(
-    ctx: RequestContext, kind: JobKind, owner: ApifyUser | None, actor: ActorRecord | None = None
-) -> JobRecord:
+def _job(ctx: RequestContext, kind: JobKind, owner: ApifyUser | None, actor: ActorRecord | None = None) -> JobRecord:
     """Find a run or build; with ``owner`` it must be theirs, with ``actor`` it must be its."""
     apify = ctx.emulator.apify
     key = ctx.param("runId" if kind == "run" else "buildId")
@@ -127,14 +116,8 @@ def _job(
         statuses = _statuses(ctx)
         runs = apify.list_runs(actor, owner, statuses=statuses, desc=True)
         job = runs[0] if runs else None
-    if (
-        job is None
-        or (owner is not None and job.user is not owner)
-        or (actor is not None and job.actor is not actor)
-    ):
-        raise EmulatedApiError(
-            404, "record-not-found", "Run was not found" if kind == "run" else "Build was not found"
-        )
+    if job is None or (owner is not None and job.user is not owner) or (actor is not None and job.actor is not actor):
+        raise EmulatedApiError(404, "record-not-found", "Run was not found" if kind == "run" else "Build was not found")
     return job
 
 
@@ -145,7 +128,7 @@ def _statuses(ctx: RequestContext) -> set[str] | None:
     statuses = {part.strip().upper() for part in raw.split(",") if part.strip()}
     unknown = statuses.difference(APIFY_STATUSES)
     if unknown:
-        raise _invalid(f'Invalid value of parameter "status": {", ".join(sorted(unknown))}')
+        raise invalid_input(f'Invalid value of parameter "status": {", ".join(sorted(unknown))}')
     return statuses
 
 
@@ -176,7 +159,7 @@ def run_input_of(ctx: RequestContext) -> Any:
     if content_type in {"", "application/json"} or content_type.endswith("+json"):
         value = ctx.json_body()
         if value is not None and not isinstance(value, dict):  # JSON null means "no input"
-            raise _invalid("Invalid input: the run input must be a JSON object")
+            raise invalid_input("Invalid input: the run input must be a JSON object")
         return value
     return ctx.body.decode("utf-8", errors="replace")
 
@@ -188,19 +171,19 @@ def _webhooks(ctx: RequestContext) -> list[Any]:
     try:
         value = json.loads(base64.b64decode(raw + "=" * (-len(raw) % 4)))
     except ValueError:
-        raise _invalid('Invalid value of parameter "webhooks": not a base64-encoded JSON array') from None
+        raise invalid_input('Invalid value of parameter "webhooks": not a base64-encoded JSON array') from None
     if not isinstance(value, list):
-        raise _invalid('Invalid value of parameter "webhooks": not a JSON array')
+        raise invalid_input('Invalid value of parameter "webhooks": not a JSON array')
     for webhook in value:
         if not isinstance(webhook, dict):
-            raise _invalid('Invalid value of parameter "webhooks": each webhook must be a JSON object')
+            raise invalid_input('Invalid value of parameter "webhooks": each webhook must be a JSON object')
         events, url = webhook.get("eventTypes"), webhook.get("requestUrl")
         if not isinstance(events, list) or not events or not set(events) <= WEBHOOK_EVENT_TYPES:
-            raise _invalid(
+            raise invalid_input(
                 f'Invalid webhook: "eventTypes" must be a non-empty array of event types, got {events!r}'
             )
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise _invalid(f'Invalid webhook: "requestUrl" must be an http(s) URL, got {url!r}')
+            raise invalid_input(f'Invalid webhook: "requestUrl" must be an http(s) URL, got {url!r}')
     return value
 
 
@@ -220,9 +203,7 @@ def run_options(ctx: RequestContext) -> RunOptions:
     """Parse the options of a run start from the query string (``None`` where not given)."""
     memory = number_param(ctx, "memory", integer=True, minimum=128)
     if memory is not None and (memory > 32768 or int(memory) & (int(memory) - 1)):
-        raise _invalid(
-            f"Invalid memory value {int(memory)} MB: it must be a power of 2 between 128 and 32768"
-        )
+        raise invalid_input(f"Invalid memory value {int(memory)} MB: it must be a power of 2 between 128 and 32768")
     timeout = number_param(ctx, "timeout")
     max_items = number_param(ctx, "maxItems", integer=True)
     options = RunOptions(
@@ -308,9 +289,7 @@ async def abort_job(ctx: RequestContext) -> Response:
     gracefully = kind == "run" and bool(bool_param(ctx, "gracefully"))
     actor = _actor(ctx, user) if "actorId" in ctx.params else None
     apify = ctx.emulator.apify
-    return JSONResponse(
-        {"data": apify.render(apify.abort(_job(ctx, kind, user, actor), gracefully=gracefully))}
-    )
+    return JSONResponse({"data": apify.render(apify.abort(_job(ctx, kind, user, actor), gracefully=gracefully))})
 
 
 async def start_build(ctx: RequestContext) -> Response:
@@ -318,9 +297,9 @@ async def start_build(ctx: RequestContext) -> Response:
     user = require_user(ctx)
     version = ctx.query.get("version")
     if not version:
-        raise _invalid('Parameter "version" is required')
+        raise invalid_input('Parameter "version" is required')
     if not _VERSION.match(version):
-        raise _invalid(f'Invalid value of parameter "version": "{version}" must be MAJOR.MINOR, e.g. 0.0')
+        raise invalid_input(f'Invalid value of parameter "version": "{version}" must be MAJOR.MINOR, e.g. 0.0')
     use_cache, beta = bool_param(ctx, "useCache"), bool_param(ctx, "betaPackages")
     job = ctx.emulator.apify.new_build(
         _actor(ctx, user),

@@ -129,9 +129,7 @@ class ApifyState:
         with self.lock:
             return [actor.ref() for actor in self.actors.values()]
 
-    def find_actor(
-        self, ref: str, user: ApifyUser | None = None, *, bare_name: bool = False
-    ) -> ActorRecord | None:
+    def find_actor(self, ref: str, user: ApifyUser | None = None, *, bare_name: bool = False) -> ActorRecord | None:
         """Resolve an actor by id, ``username~name``, ``username/name`` or ``~name`` (``user``'s own)."""
         with self.lock:
             return find_named(self.actors, ref, lambda: (user or self._owner()).username, bare_name=bare_name)
@@ -148,9 +146,7 @@ class ApifyState:
         rt = self.runtime
         now = rt.now()  # read once: the phases are placed around this instant
         if status in {"SUCCEEDED", "FAILED", "TIMED-OUT", "TIMING-OUT"}:
-            job.timeline = job.timeline.model_copy(
-                update={"outcome": "TIMED-OUT" if "TIM" in status else status}
-            )
+            job.timeline = job.timeline.model_copy(update={"outcome": "TIMED-OUT" if "TIM" in status else status})
             timeout = None  # the requested outcome wins over the run timeout
         target = {"ABORTING": "RUNNING", "ABORTED": "RUNNING"}.get(status or "READY", status or "READY")
 
@@ -260,9 +256,7 @@ class ApifyState:
         """
         options = RunOptions(timeout_secs=timeout_secs, memory_mbytes=memory_mbytes)
         with self.lock:
-            return self.new_run(
-                self._actor(actor), self._owner(token), options, status=status, run_input=run_input
-            ).id
+            return self.new_run(self._actor(actor), self._owner(token), options, status=status, run_input=run_input).id
 
     def create_build(
         self,
@@ -275,9 +269,7 @@ class ApifyState:
     ) -> str:
         """Create an actor build directly and return its id (``status`` as in :meth:`create_run`)."""
         with self.lock:
-            return self.new_build(
-                self._actor(actor), self._owner(token), version=version, tag=tag, status=status
-            ).id
+            return self.new_build(self._actor(actor), self._owner(token), version=version, tag=tag, status=status).id
 
     # -- finding, aborting, rendering -------------------------------------------------------
     def job(self, kind: JobKind, job_id: str) -> JobRecord | None:
@@ -317,9 +309,7 @@ class ApifyState:
         with self.lock:
             graceful = gracefully and job.kind == "run"
             grace, now = job.timeline.abort_grace_secs, rt.now()
-            job.phases = apify_abort(
-                job.phases, now, gracefully=graceful, grace_secs=grace, scale=rt.time_scale
-            )
+            job.phases = apify_abort(job.phases, now, gracefully=graceful, grace_secs=grace, scale=rt.time_scale)
         rt.waker.notify(job.id)
         return job
 

@@ -5,6 +5,11 @@ from their index when read (:func:`generated_item`), so their number costs no me
 test pushes follow them. A run's default key-value store has ``INPUT`` (the run input) and,
 once the run has ``SUCCEEDED``, ``OUTPUT`` (``Timeline.output``); records a test puts win.
 Storages of runs are found by their ids on first use; others are created by the operations.
+
+The log of a run or build is derived from its schedule: a line when the job is created, one per
+status change, and ``Timeline.log_lines`` progress lines spread over the ``RUNNING`` time (those
+the job is still running for). The log at a moment is the lines written by then, so it grows as
+the job runs and the same job always has the same lines.
 """
 
 from __future__ import annotations
@@ -13,15 +18,63 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
-from airflow_provider_jobs.emulator._util import apify_id
-from airflow_provider_jobs.emulator.apify_logs import log_text
+from airflow_provider_jobs.emulator._util import apify_id, iso_ms
 from airflow_provider_jobs.emulator.apify_records import JobRecord
 from airflow_provider_jobs.emulator.apify_state import ApifyState
 from airflow_provider_jobs.emulator.errors import UnknownRecordError
+from airflow_provider_jobs.emulator.timelines import phase_start, status_at
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+_CHANGES = {
+    "RUNNING": "ACTOR: Starting Docker container.",
+    "TIMING-OUT": "ACTOR: The Actor run has reached its timeout, stopping it.",
+    "TIMED-OUT": "ACTOR: The Actor run has timed out.",
+    "ABORTING": "ACTOR: Aborting the Actor run gracefully (sending the aborting event).",
+    "ABORTED": "ACTOR: The Actor run was aborted.",
+    "SUCCEEDED": "ACTOR: Finished with exit code {code}.",
+    "FAILED": "ACTOR: Finished with exit code {code}.",
+}
+_BUILD_CHANGES = {
+    "RUNNING": "ACTOR: Building Docker image for version {version}.",
+    "SUCCEEDED": "ACTOR: Build finished, image pushed as build {number}.",
+    "FAILED": "ACTOR: Build failed.",
+    "ABORTED": "ACTOR: The build was aborted.",
+    "TIMED-OUT": "ACTOR: The build has timed out.",
+}
+
+
+def log_lines(job: JobRecord, scale: float) -> list[tuple[float, str]]:
+    """Return every ``(moment, text)`` line of ``job``'s log, past and scheduled, in order."""
+    build = job.kind == "build"
+    first = (
+        f"ACTOR: Creating build {job.build_number} of Actor {job.actor.full_name}."
+        if build
+        else f"ACTOR: Pulling Docker image of build {job.build_number} ({job.build_id}) from the registry."
+    )
+    lines = [(job.created, first)]
+    code = job.timeline.exit_code
+    code = (0 if job.timeline.outcome == "SUCCEEDED" else 1) if code is None else code
+    for phase in job.phases[1:]:
+        template = (_BUILD_CHANGES if build else _CHANGES).get(phase.status)
+        if template:
+            lines.append((phase.at, template.format(code=code, version=job.version, number=job.build_number)))
+    started, count = phase_start(job.phases, "RUNNING"), job.timeline.log_lines
+    if started is not None and count:
+        step = job.timeline.running_secs * scale / (count + 1)
+        for k in range(1, count + 1):
+            at = started + k * step
+            if status_at(job.phases, at) == "RUNNING":
+                lines.append((at, f"INFO  {'Build step' if build else 'Progress'}: {k} of {count} done."))
+    lines.sort(key=lambda line: line[0])
+    return lines
+
+
+def render_lines(lines: list[tuple[float, str]], wall: Callable[[float], datetime]) -> str:
+    """Return the text of ``lines``, each prefixed with its ISO time."""
+    return "".join(f"{iso_ms(wall(at))} {text}\n" for at, text in lines)
 
 
 def generated_item(index: int, item_bytes: int = 0) -> dict[str, Any]:
@@ -85,22 +138,6 @@ class KeyValueStoreRecord:
     records: dict[str, StoredRecord] = field(default_factory=dict)
 
 
-@dataclass
-class ItemsPage:
-    """One page of dataset items, as ``GET /v2/datasets/{datasetId}/items`` reports it.
-
-    :param scanned: dataset rows the page read (``X-Apify-Pagination-Count``); filters such as
-        ``clean`` may return fewer items.
-    """
-
-    items: list[Any]
-    offset: int
-    limit: int | None
-    scanned: int
-    total: int
-    desc: bool
-
-
 def _encode(value: Any, content_type: str | None, base64_value: str | None) -> StoredRecord:
     if base64_value is not None:
         return StoredRecord(base64.b64decode(base64_value), content_type or "application/octet-stream")
@@ -149,14 +186,20 @@ class ApifyStorage:
         job = self.apify.job("run", job_id) or self.apify.job("build", job_id)
         if job is None:
             raise UnknownRecordError(f"no run or build {job_id!r}")
+        return render_lines(self.written_log(job)[0], self.apify.runtime.clock.to_wall)
+
+    def written_log(self, job: JobRecord) -> tuple[list[tuple[float, str]], float | None, bool]:
+        """Return the log lines of ``job`` written by now, in how long the next one is due (``None``
+        if none is) and whether the job has ended."""
         rt = self.apify.runtime
         with self.lock:
-            return log_text(job, rt.now(), rt.time_scale, rt.clock.to_wall)
+            now, lines = rt.now(), log_lines(job, rt.time_scale)
+            upcoming = [at for at, _ in lines if at > now]
+            due = (min(upcoming) - now) if upcoming else None
+            return [line for line in lines if line[0] <= now], due, self.apify.is_terminal(job)
 
     # -- datasets -----------------------------------------------------------------------------
-    def create_dataset(
-        self, items: list[Any] | None = None, *, generated_items: int = 0, item_bytes: int = 0
-    ) -> str:
+    def create_dataset(self, items: list[Any] | None = None, *, generated_items: int = 0, item_bytes: int = 0) -> str:
         """Create a dataset and return its id.
 
         :param items: items it holds (after the generated ones).
@@ -172,9 +215,7 @@ class ApifyStorage:
     def push_items(self, dataset_id: str, items: list[Any]) -> int:
         """Append ``items`` to a dataset (created when the id is new); return its item count."""
         with self.lock:
-            record = self.dataset(dataset_id) or self.datasets.setdefault(
-                dataset_id, DatasetRecord(dataset_id)
-            )
+            record = self.dataset(dataset_id) or self.datasets.setdefault(dataset_id, DatasetRecord(dataset_id))
             record.pushed.extend(items)
             return self.item_count(record)
 
@@ -184,9 +225,7 @@ class ApifyStorage:
         with self.lock:
             return record.generated_count(rt.now(), rt.time_scale) + len(record.pushed)
 
-    def rows(
-        self, record: DatasetRecord, offset: int, limit: int | None, desc: bool
-    ) -> tuple[Iterator[Any], int, int]:
+    def rows(self, record: DatasetRecord, offset: int, limit: int | None, desc: bool) -> tuple[Iterator[Any], int, int]:
         """Return ``(rows, scanned, total)``: the rows of one page, read lazily, newest first if ``desc``."""
         rt = self.apify.runtime
         with self.lock:
@@ -197,9 +236,7 @@ class ApifyStorage:
         indexes = (total - 1 - pos for pos in positions) if desc else iter(positions)
         return (record.item(index, generated) for index in indexes), len(positions), total
 
-    def dataset_items(
-        self, dataset_id: str, *, offset: int = 0, limit: int = 1000, desc: bool = False
-    ) -> list[Any]:
+    def dataset_items(self, dataset_id: str, *, offset: int = 0, limit: int = 1000, desc: bool = False) -> list[Any]:
         """Return a page of a dataset's items, as stored (no filters)."""
         rows, _, _ = self.rows(self._dataset(dataset_id), offset, limit, desc)
         return list(rows)
@@ -243,11 +280,7 @@ class ApifyStorage:
                 return _encode(job.run_input, None, None)
             output = job.timeline.output
             done = job.status(self.apify.runtime.now()) == "SUCCEEDED"
-            return (
-                _encode(output, None, None)
-                if record_key == "OUTPUT" and done and output is not None
-                else None
-            )
+            return _encode(output, None, None) if record_key == "OUTPUT" and done and output is not None else None
 
     def get_record(self, store_id: str, record_key: str) -> dict[str, Any]:
         """Return a record as ``{"content_type", "base64_value", "value"}`` (``value`` for JSON/text)."""

@@ -47,7 +47,6 @@ class TaskRecord:
 
     def to_json(self) -> dict[str, Any]:
         """Render the ``Task`` object as ``GET /v2/actor-tasks/{actorTaskId}`` returns it."""
-        opts = self.options
         return {
             "id": self.id,
             "userId": self.user.id,
@@ -58,35 +57,10 @@ class TaskRecord:
             "modifiedAt": iso_ms(self.created_at),
             "removedAt": None,
             "stats": {"totalRuns": self.total_runs},
-            "options": {
-                "build": opts.build,
-                "timeoutSecs": opts.timeout_secs,
-                "memoryMbytes": opts.memory_mbytes,
-                "maxItems": opts.max_items,
-                "maxTotalChargeUsd": opts.max_total_charge_usd,
-                "restartOnError": opts.restart_on_error,
-            },
+            "options": self.options.by_api_name(),
             "input": self.task_input,
             "title": None,
         }
-
-    def run_options(self, given: RunOptions) -> RunOptions:
-        """Return the options of a run: those ``given`` by the request, else the task's."""
-        task = self.options
-        return RunOptions(
-            timeout_secs=given.timeout_secs if given.timeout_secs is not None else task.timeout_secs,
-            memory_mbytes=given.memory_mbytes or task.memory_mbytes,
-            build=given.build or task.build,
-            max_items=given.max_items if given.max_items is not None else task.max_items,
-            max_total_charge_usd=(
-                given.max_total_charge_usd
-                if given.max_total_charge_usd is not None
-                else task.max_total_charge_usd
-            ),
-            restart_on_error=given.restart_on_error
-            if given.restart_on_error is not None
-            else task.restart_on_error,
-        )
 
     def run_input(self, body: Any) -> Any:
         """Return the input of a run: the task's input with the body's properties over it."""
@@ -136,7 +110,7 @@ class ApifyTasks:
                 self.apify._owner(token),
                 self.apify.runtime.clock.to_wall(self.apify.runtime.now()),
                 task_input,
-                RunOptions(timeout_secs, memory_mbytes, build, max_items, None, restart_on_error),
+                RunOptions(build, timeout_secs, memory_mbytes, max_items, None, restart_on_error),
             )
             self.tasks[record.id] = record
             return record.to_json()

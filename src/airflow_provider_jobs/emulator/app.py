@@ -55,12 +55,8 @@ def _decode_body(body: bytes, encoding: str) -> bytes:
     except ImportError:
         pass
     except (OSError, zlib.error, ValueError) as exc:
-        raise EmulatedApiError(
-            400, "invalid-input", f"Cannot decode the {encoding} request body: {exc}"
-        ) from exc
-    raise EmulatedApiError(
-        415, "unsupported-content-encoding", f'Content-Encoding "{encoding}" is not supported.'
-    )
+        raise EmulatedApiError(400, "invalid-input", f"Cannot decode the {encoding} request body: {exc}") from exc
+    raise EmulatedApiError(415, "unsupported-content-encoding", f'Content-Encoding "{encoding}" is not supported.')
 
 
 def _token(api: str | None, headers: dict[str, str], query: dict[str, str]) -> tuple[str | None, str | None]:

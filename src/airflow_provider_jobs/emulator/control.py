@@ -12,15 +12,11 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
 
-from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError, invalid_request
 from airflow_provider_jobs.emulator.ops import OPERATIONS, Operation
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 
 PREFIX = "/_emulator"
-
-
-def _invalid(message: str) -> EmulatedApiError:
-    return EmulatedApiError(400, "invalid_request", message)
 
 
 def _pick(ops: list[Operation[..., Any]], body: dict[str, Any]) -> Operation[..., Any]:
@@ -29,7 +25,7 @@ def _pick(ops: list[Operation[..., Any]], body: dict[str, Any]) -> Operation[...
         if all(body.get(name) == value for name, value in op.fixed.items()):
             return op
     name = next(iter(ops[0].fixed))
-    raise _invalid(f'"{name}" must be ' + " or ".join(f'"{op.fixed[name]}"' for op in ops))
+    raise invalid_request(f'"{name}" must be ' + " or ".join(f'"{op.fixed[name]}"' for op in ops))
 
 
 def _handler(ops: list[Operation[..., Any]]) -> Handler:
@@ -38,7 +34,7 @@ def _handler(ops: list[Operation[..., Any]]) -> Handler:
     async def handle(ctx: RequestContext) -> Response:
         body = ctx.json_body(empty={})
         if not isinstance(body, dict):
-            raise _invalid("the body must be a JSON object")
+            raise invalid_request("the body must be a JSON object")
         op = _pick(ops, body)
         try:
             args = op.parse(ctx.params, ctx.query, body)
@@ -46,9 +42,9 @@ def _handler(ops: list[Operation[..., Any]]) -> Handler:
         except UnknownRecordError as exc:
             raise EmulatedApiError(404, "not_found", str(exc.args[0] if exc.args else exc)) from exc
         except KeyError as exc:  # a required field is missing
-            raise _invalid(f"missing field: {exc.args[0]}") from exc
+            raise invalid_request(f"missing field: {exc.args[0]}") from exc
         except (ValidationError, ValueError, TypeError) as exc:
-            raise _invalid(str(exc)) from exc
+            raise invalid_request(str(exc)) from exc
         return JSONResponse(op.to_json(ctx.emulator, args, result))
 
     return handle

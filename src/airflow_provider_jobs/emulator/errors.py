@@ -66,6 +66,16 @@ class EmulatedApiError(Exception):
         self.build_id = build_id
 
 
+def invalid_input(message: str) -> EmulatedApiError:
+    """Return the Apify API's 400 ``invalid-input`` error."""
+    return EmulatedApiError(400, "invalid-input", message)
+
+
+def invalid_request(message: str) -> EmulatedApiError:
+    """Return the 400 ``invalid_request`` error of the templates and control APIs."""
+    return EmulatedApiError(400, "invalid_request", message)
+
+
 class UnknownRecordError(KeyError):
     """Raised by the Python API when an id or name does not exist in the emulator."""
 

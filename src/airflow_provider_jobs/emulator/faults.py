@@ -217,9 +217,7 @@ def fault_response(
     if fault.body is not None:
         payload = fault.body
     elif api == "templates":
-        payload = templates_error(
-            status, fault.error_type, fault.message, request_id=request_id, build_id=build_id
-        )
+        payload = templates_error(status, fault.error_type, fault.message, request_id=request_id, build_id=build_id)
     else:
         payload = apify_error(status, fault.error_type, fault.message)
     headers.append(("content-type", "application/json; charset=utf-8"))

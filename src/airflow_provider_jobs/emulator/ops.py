@@ -1,18 +1,12 @@
 """The emulator's operations, in one table that drives the facade, the control API and the client.
 
 Each row of :class:`EmulatorApi` is an :class:`Operation`: the state method that carries it out
-(its typed signature, defaults and docstring are the Python API), where the control API serves
-it under ``/_emulator`` and how its result reads as JSON. From the table,
-
-- :class:`~airflow_provider_jobs.emulator.emulator.Emulator` runs an operation in process, on
-  the service state named by ``on`` (``apify``, ``templates``, ...);
-- :mod:`~airflow_provider_jobs.emulator.control` serves each one (path parameters in braces; the
-  other arguments in the JSON body of a ``POST``, else in the query string);
-- :class:`~airflow_provider_jobs.emulator.client.EmulatorClient` sends each one and rebuilds the
-  typed result,
-
-so the three surfaces cannot drift apart. A new operation (seeding an Apify dataset's items, say)
-is a method on its service state plus one row here.
+(its signature and docstring are the Python API), its control route under ``/_emulator`` (path
+parameters in braces, the others in the JSON body of a ``POST``, else in the query string) and
+how its result reads as JSON. :class:`~airflow_provider_jobs.emulator.emulator.Emulator` runs
+the rows in process, :mod:`~airflow_provider_jobs.emulator.control` serves them and
+:class:`~airflow_provider_jobs.emulator.client.EmulatorClient` sends them, so the three cannot
+drift apart. A new operation is a method on its service state plus one row here.
 """
 
 from __future__ import annotations
@@ -150,9 +144,7 @@ class Operation(Generic[P, R]):
         return _adapter(returns).validate_python(data[self.key] if self.key else data)
 
     # -- the server side ----------------------------------------------------------------------
-    def parse(
-        self, params: Mapping[str, str], query: Mapping[str, str], body: dict[str, Any]
-    ) -> dict[str, Any]:
+    def parse(self, params: Mapping[str, str], query: Mapping[str, str], body: dict[str, Any]) -> dict[str, Any]:
         """Return the typed arguments of a control request.
 
         :raises KeyError: a required field is missing.
@@ -166,15 +158,10 @@ class Operation(Generic[P, R]):
             raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
         given.update(params)
         for param in self.params:
-            if (
-                param.default is param.empty
-                and param.kind is not param.VAR_KEYWORD
-                and param.name not in given
-            ):
+            if param.default is param.empty and param.kind is not param.VAR_KEYWORD and param.name not in given:
                 raise KeyError(param.name)
         typed = {
-            name: None if v is None else _adapter(self.hints[name]).validate_python(v)
-            for name, v in given.items()
+            name: None if v is None else _adapter(self.hints[name]).validate_python(v) for name, v in given.items()
         }
         return self.bind(**typed)
 

@@ -15,9 +15,7 @@ DEFAULT_TEMPLATES_TOKEN = "emulator-templates-token"
 def connection_env(base_url: str, apify_token: str, templates_token: str) -> dict[str, str]:
     """Return ``AIRFLOW_CONN_*`` values (JSON form) for both default connections."""
     return {
-        "AIRFLOW_CONN_APIFY_DEFAULT": json.dumps(
-            {"conn_type": "apify", "host": base_url, "password": apify_token}
-        ),
+        "AIRFLOW_CONN_APIFY_DEFAULT": json.dumps({"conn_type": "apify", "host": base_url, "password": apify_token}),
         "AIRFLOW_CONN_TEMPLATE_BUILDS_DEFAULT": json.dumps(
             {"conn_type": "template_builds", "host": base_url, "password": templates_token}
         ),

@@ -17,14 +17,8 @@ from airflow_provider_jobs.emulator.template_state import TemplateState
 
 
 class EmulatorState:
-    """The in-memory state the HTTP app serves and the operations act on.
-
-    :param time_scale: real seconds per emulated second; applies to jobs created afterwards.
-    :param apify_tokens: valid Apify tokens; the first one owns seeded actors.
-    :param template_tokens: valid templates API keys.
-    :param seed_demo: seed the demo actors and templates (:mod:`~airflow_provider_jobs.emulator.demo`).
-    :param clock: time source (a :class:`~airflow_provider_jobs.emulator._util.ManualClock` in unit tests).
-    """
+    """The in-memory state the HTTP app serves and the operations act on (parameters as
+    :class:`~airflow_provider_jobs.emulator.emulator.Emulator`'s)."""
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,9 +98,15 @@ def _moments(start: float, end: float, count: int, quick: float) -> list[float]:
     return first + [first[1] + span * index / (rest + 1) for index in range(1, rest + 1)]
 
 
+def _entry(kind: str, level: str, message: str, phase: str, **extra: Any) -> dict[str, Any]:
+    """Return the fields of a log entry besides its ids, offset and timestamp."""
+    return {"kind": kind, "level": level, "message": message, "phase": phase, **extra}
+
+
 @dataclass
 class TemplateBuildRecord:
-    """A template build owned by one API key; status and log entries follow its schedule."""
+    """A template build owned by one API key, queued at ``created``; its status and log entries
+    follow the schedule made from ``timeline`` and the time ``scale`` at creation."""
 
     id: str
     template: TemplateRecord
@@ -110,43 +116,17 @@ class TemplateBuildRecord:
     timeline: TemplateTimeline
     tags: list[str]
     build_config: dict[str, Any]
-    phases: list[Phase] = field(default_factory=list)
-    entries: list[ScheduledEntry] = field(default_factory=list)
+    scale: InitVar[float]
     request: dict[str, Any] = field(default_factory=dict)
+    phases: list[Phase] = field(init=False)
+    entries: list[ScheduledEntry] = field(init=False)
     cancel_requested_at: float | None = None
     cancel_requested_by: str | None = None
     cancellation_reason: str | None = None
 
-    @classmethod
-    def create(
-        cls,
-        *,
-        build_id: str,
-        template: TemplateRecord,
-        owner_token: str,
-        principal: str,
-        created: float,
-        scale: float,
-        timeline: TemplateTimeline,
-        tags: list[str],
-        build_config: dict[str, Any],
-        request: dict[str, Any] | None = None,
-    ) -> TemplateBuildRecord:
-        """Create a build queued at ``created`` with its status and log schedule."""
-        record = cls(
-            id=build_id,
-            template=template,
-            owner_token=owner_token,
-            principal=principal,
-            created=created,
-            timeline=timeline,
-            tags=tags,
-            build_config=build_config,
-            request=request or {},
-        )
-        record.phases = template_schedule(timeline, created, scale)
-        record.entries = record._schedule_entries(scale)
-        return record
+    def __post_init__(self, scale: float) -> None:
+        self.phases = template_schedule(self.timeline, self.created, scale)
+        self.entries = self._schedule_entries(scale)
 
     def _error_detail(self) -> dict[str, Any]:
         steps = self.timeline.steps or ("build",)
@@ -167,62 +147,32 @@ class TemplateBuildRecord:
         }
 
     def _schedule_entries(self, scale: float) -> list[ScheduledEntry]:
-        building_at = self.phases[1].at
         end = terminal_phase(self.phases, TEMPLATE_TERMINAL)
         steps = self.timeline.steps or ("build",)
         failing = self.timeline.outcome == "error"
         shown = min(self.timeline.error_step or len(steps), len(steps)) if failing else len(steps)
-        planned: list[dict[str, Any]] = [
-            {"kind": "start", "level": "info", "message": "build started", "phase": "preparing"},
-            {
-                "kind": "cache",
-                "level": "debug",
-                "message": "layer cache hit",
-                "phase": "cache",
-                "cache_kind": "layer",
-                "cache_status": "hit",
-                "cache_subject": steps[0],
-            },
+        cache = {"cache_kind": "layer", "cache_status": "hit", "cache_subject": steps[0]}
+        planned = [
+            _entry("start", "info", "build started", "preparing"),
+            _entry("cache", "debug", "layer cache hit", "cache", **cache),
         ]
         for index in range(1, shown + 1):
-            planned.append(
-                {
-                    "kind": "message",
-                    "level": "info",
-                    "message": f"running step {index} of {len(steps)}: {steps[index - 1]}",
-                    "phase": "step",
-                    "step_index": index,
-                    "total_steps": len(steps),
-                }
-            )
-        if not failing:
-            planned.append(
-                {"kind": "message", "level": "info", "message": "creating snapshot", "phase": "snapshot"}
-            )
-        moments = _moments(building_at, end.at, len(planned), 0.5 * scale)
-        scheduled = [ScheduledEntry(at, fields) for at, fields in zip(moments, planned, strict=True)]
+            message = f"running step {index} of {len(steps)}: {steps[index - 1]}"
+            planned.append(_entry("message", "info", message, "step", step_index=index, total_steps=len(steps)))
         if failing:
             detail = self._error_detail()
-            terminal = {
-                "kind": "error",
-                "level": "error",
-                "message": detail["message"],
-                "phase": "step",
-                "step_index": detail["step_index"],
-                "total_steps": len(steps),
-                "error_detail": detail,
-            }
+            extra = {"step_index": detail["step_index"], "total_steps": len(steps), "error_detail": detail}
+            terminal = _entry("error", "error", detail["message"], "step", **extra)
         else:
-            terminal = {
-                "kind": "end",
-                "level": "info",
-                "message": "template ready",
-                "phase": "finalize",
+            planned.append(_entry("message", "info", "creating snapshot", "snapshot"))
+            result = {
                 "result": self.template.info_json(),
                 "result_metadata": {"runtime_defaults": _runtime_defaults()},
             }
-        scheduled.append(ScheduledEntry(end.at, terminal))
-        return scheduled
+            terminal = _entry("end", "info", "template ready", "finalize", **result)
+        moments = _moments(self.phases[1].at, end.at, len(planned), 0.5 * scale)
+        scheduled = [ScheduledEntry(at, fields) for at, fields in zip(moments, planned, strict=True)]
+        return [*scheduled, ScheduledEntry(end.at, terminal)]
 
     def status(self, now: float) -> str:
         """Return the status at ``now``."""
@@ -246,8 +196,7 @@ class TemplateBuildRecord:
         self.phases.append(Phase(effective, "cancelled"))
         self.entries = [entry for entry in self.entries if entry.at < effective or entry.at <= now]
         message = "template build cancelled" + (f": {reason}" if reason else "")
-        fields = {"kind": "cancelled", "level": "warn", "message": message, "phase": "cleanup"}
-        self.entries.append(ScheduledEntry(effective, fields))
+        self.entries.append(ScheduledEntry(effective, _entry("cancelled", "warn", message, "cleanup")))
 
     def visible_count(self, now: float) -> int:
         """Return how many log entries exist at ``now`` (the next offset)."""

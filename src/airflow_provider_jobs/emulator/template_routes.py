@@ -9,31 +9,16 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from airflow_provider_jobs.emulator.errors import EmulatedApiError
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_request
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 from airflow_provider_jobs.emulator.template_records import TERMINAL_KINDS, TemplateBuildRecord
 from airflow_provider_jobs.emulator.template_state import TemplateCaller
 from airflow_provider_jobs.emulator.timelines import TEMPLATE_STATUSES
 
-_SUMMARY_DROPPED = (
-    "canonical_ref",
-    "namespace_slug",
-    "visibility",
-    "build_config",
-    "runtime_defaults",
-    "oci_metadata",
-    "retry_of_build_id",
-    "original_build_id",
-    "cancel_requested_at",
-    "cancel_requested_by",
-    "cancellation_reason",
-    "error",
-    "error_detail",
+_SUMMARY_DROPPED = frozenset(
+    "canonical_ref namespace_slug visibility build_config runtime_defaults oci_metadata retry_of_build_id "
+    "original_build_id cancel_requested_at cancel_requested_by cancellation_reason error error_detail".split()
 )
-
-
-def _invalid(message: str) -> EmulatedApiError:
-    return EmulatedApiError(400, "invalid_request", message)
 
 
 def require_caller(ctx: RequestContext) -> TemplateCaller:
@@ -51,9 +36,9 @@ def _int_param(ctx: RequestContext, name: str) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise _invalid(f"{name} must be a non-negative integer") from None
+        raise invalid_request(f"{name} must be a non-negative integer") from None
     if value < 0:
-        raise _invalid(f"{name} must be a non-negative integer")
+        raise invalid_request(f"{name} must be a non-negative integer")
     return value
 
 
@@ -64,7 +49,7 @@ def _build(ctx: RequestContext, caller: TemplateCaller) -> TemplateBuildRecord:
 def _json_object(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.json_body(empty={})
     if not isinstance(body, dict):
-        raise _invalid("request body must be a JSON object")
+        raise invalid_request("request body must be a JSON object")
     return body
 
 
@@ -89,23 +74,19 @@ async def start_build(ctx: RequestContext) -> Response:
     caller = require_caller(ctx)
     body = _json_object(ctx)
     tags = body.get("tags")
-    if tags is not None and (
-        not isinstance(tags, list) or not all(isinstance(tag, str) and tag for tag in tags)
-    ):
-        raise _invalid("tags must be a list of non-empty strings")
+    if tags is not None and (not isinstance(tags, list) or not all(isinstance(tag, str) and tag for tag in tags)):
+        raise invalid_request("tags must be a list of non-empty strings")
     if tags == []:
-        raise _invalid("tags must not be empty; leave it out to use the default tag")
+        raise invalid_request("tags must not be empty; leave it out to use the default tag")
     for key in ("name", "alias", "dockerfile", "base_image"):
         if body.get(key) is not None and not isinstance(body[key], str):
-            raise _invalid(f"{key} must be a string")
+            raise invalid_request(f"{key} must be a string")
     config = body.get("build_config")
     if config is not None and not isinstance(config, dict):
-        raise _invalid("build_config must be an object")
+        raise invalid_request("build_config must be an object")
     templates = ctx.emulator.templates
     seeded = [templates.find_template(name) for name in (body.get("name"), body.get("alias")) if name]
-    name = next(
-        (t.name for t in seeded if t is not None), body.get("name") or body.get("alias") or "untitled"
-    )
+    name = next((t.name for t in seeded if t is not None), body.get("name") or body.get("alias") or "untitled")
     record = templates.new_build(caller, name=name, tags=tags, build_config=config, request=body)
     return JSONResponse(templates.render_build(record), status_code=202)
 
@@ -122,7 +103,7 @@ async def cancel_build(ctx: RequestContext) -> Response:
     caller = require_caller(ctx)
     reason = _json_object(ctx).get("reason")
     if reason is not None and not isinstance(reason, str):
-        raise _invalid("reason must be a string")
+        raise invalid_request("reason must be a string")
     return JSONResponse(ctx.emulator.templates.cancel(_build(ctx, caller), caller.principal, reason))
 
 
@@ -133,7 +114,7 @@ async def stream_logs(ctx: RequestContext) -> Response:
     start = offset if offset is not None else (_int_param(ctx, "cursor") or 0)
     follow_raw = ctx.query.get("follow", "false").lower()
     if follow_raw not in {"true", "false", "1", "0", ""}:
-        raise _invalid("follow must be true or false")
+        raise invalid_request("follow must be true or false")
     follow = follow_raw in {"true", "1"}
     templates = ctx.emulator.templates
     record = _build(ctx, caller)
@@ -158,7 +139,7 @@ async def list_builds(ctx: RequestContext) -> Response:
     caller = require_caller(ctx)
     status = ctx.query.get("status")
     if status and status not in TEMPLATE_STATUSES:
-        raise _invalid(f"unknown status {status!r}")
+        raise invalid_request(f"unknown status {status!r}")
     limit = _int_param(ctx, "limit")
     rendered = ctx.emulator.templates.builds_of(ctx.param("id"), caller)
     if rendered is None:

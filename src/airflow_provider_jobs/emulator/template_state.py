@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_jobs.emulator._util import Runtime, template_build_id, template_id
+from airflow_provider_jobs.emulator._util import Runtime, short_token
 from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
 from airflow_provider_jobs.emulator.template_records import TemplateBuildRecord, TemplateRecord
 from airflow_provider_jobs.emulator.timelines import (
-    TEMPLATE_TERMINAL,
     Phase,
     TemplateTimeline,
     backdate,
@@ -93,7 +92,7 @@ class TemplateState:
     ) -> TemplateRecord:
         existing = self.templates.get(name)
         record = TemplateRecord(
-            id=existing.id if existing else template_id(),
+            id=existing.id if existing else "tmpl_" + short_token(8),
             name=name,
             namespace=namespace or (existing.namespace if existing else "emulator"),
             timeline=timeline or TemplateTimeline(),
@@ -142,17 +141,17 @@ class TemplateState:
             def schedule(start: float) -> list[Phase]:
                 return template_schedule(chosen, start, scale)
 
-            record = TemplateBuildRecord.create(
-                build_id=template_build_id(),
+            record = TemplateBuildRecord(
+                id="tb_" + short_token(10),
                 template=template,
                 owner_token=caller.token,
                 principal=caller.principal,
                 created=now if target == "waiting" else backdate(schedule, target, now),
-                scale=scale,
                 timeline=chosen,
                 tags=list(tags) if tags else ["default"],
                 build_config={**DEFAULT_BUILD_CONFIG, **(build_config or {})},
-                request=request,
+                scale=scale,
+                request=request or {},
             )
             if status == "cancelled":
                 record.timeline = chosen.model_copy(update={"cancel_delay_secs": 0.0})
@@ -183,18 +182,14 @@ class TemplateState:
             caller = self.callers.get(token) if token else next(iter(self.callers.values()))
             if caller is None:
                 raise UnknownRecordError(f"unknown templates token {token!r}")
-            return self.new_build(
-                caller, name=name, tags=tags, timeline=timeline, status=status, reason=reason
-            ).id
+            return self.new_build(caller, name=name, tags=tags, timeline=timeline, status=status, reason=reason).id
 
     def get_build(self, build_id: str, caller: TemplateCaller) -> TemplateBuildRecord:
         """Return a build visible to ``caller``, else raise the API's 404."""
         with self.lock:
             record = self.builds.get(build_id)
         if record is None or record.owner_token != caller.token:
-            raise EmulatedApiError(
-                404, "template_build_not_found", "template build not found", build_id=build_id
-            )
+            raise EmulatedApiError(404, "template_build_not_found", "template build not found", build_id=build_id)
         return record
 
     def _known(self, build_id: str) -> TemplateBuildRecord:
@@ -233,15 +228,8 @@ class TemplateState:
                 return None
             records = sorted(self.builds.values(), key=lambda item: item.created, reverse=True)
             return [
-                self.render_build(r)
-                for r in records
-                if r.template.id == template_id and r.owner_token == caller.token
+                self.render_build(r) for r in records if r.template.id == template_id and r.owner_token == caller.token
             ]
-
-    def is_terminal(self, record: TemplateBuildRecord) -> bool:
-        """Return whether ``record`` has reached a terminal status."""
-        with self.lock:
-            return record.status(self.runtime.now()) in TEMPLATE_TERMINAL
 
     def render_build(self, record: TemplateBuildRecord) -> dict[str, Any]:
         """Render the bare ``TemplateBuild`` object now."""
@@ -253,9 +241,7 @@ class TemplateState:
         with self.lock:
             return record.snapshot_json(self.runtime.now(), self.runtime.clock.to_wall, offset)
 
-    def entries_since(
-        self, record: TemplateBuildRecord, offset: int
-    ) -> tuple[list[dict[str, Any]], float | None]:
+    def entries_since(self, record: TemplateBuildRecord, offset: int) -> tuple[list[dict[str, Any]], float | None]:
         """Render the log entries from ``offset`` on; also return in how long the next one appears."""
         with self.lock:
             now = self.runtime.now()

@@ -158,9 +158,7 @@ def apify_schedule(timeline: Timeline, start: float, scale: float, timeout_secs:
     return phases
 
 
-def apify_abort(
-    phases: list[Phase], now: float, *, gracefully: bool, grace_secs: float, scale: float
-) -> list[Phase]:
+def apify_abort(phases: list[Phase], now: float, *, gracefully: bool, grace_secs: float, scale: float) -> list[Phase]:
     """Return the schedule after an abort at ``now``.
 
     Terminal jobs are unchanged. A graceful abort of a started job goes ``ABORTING`` and ends
