@@ -12,6 +12,9 @@ abort benchmark (``benchmarks/bench_abort.py``). Both halves live here:
 * the caller: :func:`run_dags` starts that process (optionally SIGTERMs it when ``kill_when()``),
   waits for it and returns its output and each DAG's run (:func:`read_reports`).
 
+The runner processes are forked from a warm one (``tests/_dagfork.py``; ``DAGRUN_FORK=0``: a fresh
+interpreter each).
+
 Imported as ``_dagrun`` (tests/ is on sys.path under pytest; the benchmarks add it). No Airflow import
 at module level: the callers' processes need not load Airflow.
 """
@@ -22,7 +25,6 @@ import importlib.util
 import json
 import re
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -30,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-RUNNER = Path(__file__).resolve()
-"""This file, the script the subprocess runs."""
+from _dagfork import RUNNER, serve, start_runner  # noqa: F401 (RUNNER: imported from here by the benchmarks)
+
 BEGIN = "DAGRUN-BEGIN "
 REPORT = "DAGRUN-REPORT "
 
@@ -104,37 +106,37 @@ def read_reports(output: str) -> dict[str, DagRun]:
 
 def run_dags(dag_file: str | Path, dag_ids: Sequence[str], *, env: Mapping[str, str],
              kill_when: Callable[[], bool] | None = None, timeout: float = 180, poll: float = 0.05) -> Finished:
-    """Run ``dag_ids`` of ``dag_file`` in one runner subprocess and return what it did.
+    """Run ``dag_ids`` of ``dag_file`` in one runner process and return what it did.
 
     :param dag_file: the DAG file
     :param dag_ids: the DAGs to run, in this order
-    :param env: the subprocess's whole environment (AIRFLOW_HOME, connections, ...)
+    :param env: the process's whole environment (AIRFLOW_HOME, connections, ...)
     :param kill_when: checked every ``poll`` seconds while the process runs; once true, SIGTERM it
         (the time goes to ``events["sigterm"]``)
     :param timeout: seconds for the whole process (and for ``kill_when`` to become true)
     :param poll: seconds between two checks of ``kill_when``
     :raises AssertionError: the process did not finish in time, or a DAG gave no report
     """
-    proc = subprocess.Popen([sys.executable, str(RUNNER), str(dag_file), *dag_ids], env=dict(env),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    runner = start_runner([str(dag_file), *dag_ids], env)
     started = time.monotonic()
     events: dict[str, float] = {}
     if kill_when is not None:
-        while proc.poll() is None and not kill_when() and time.monotonic() - started < timeout:
-            time.sleep(poll)
-        if proc.poll() is None:
+        while runner.poll(0) is None and not kill_when() and time.monotonic() - started < timeout:
+            runner.poll(poll)
+        if runner.poll(0) is None:
             events["sigterm"] = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-    try:
-        output, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        output, _ = proc.communicate()
-        raise AssertionError(f"DAGs {list(dag_ids)} did not finish in {timeout} s:\n{output[-4000:]}") from None
-    done = Finished(output, proc.returncode, read_reports(output), events)
+            runner.signal(signal.SIGTERM)
+    returncode = runner.poll(max(0.0, timeout - (time.monotonic() - started)))
+    if returncode is None:
+        runner.signal(signal.SIGKILL)
+        runner.poll(30)
+        output = runner.output()
+        raise AssertionError(f"DAGs {list(dag_ids)} did not finish in {timeout} s:\n{output[-4000:]}")
+    output = runner.output()
+    done = Finished(output, returncode, read_reports(output), events)
     missing = [d for d in dag_ids if d not in done.dags]
     if missing:
-        raise AssertionError(f"no report for DAGs {missing} (exit {proc.returncode}):\n{output[-6000:]}")
+        raise AssertionError(f"no report for DAGs {missing} (exit {returncode}):\n{output[-6000:]}")
     return done
 
 
@@ -174,4 +176,7 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:] == ["--fork-server"]:
+        serve(main)
+    else:
+        main(sys.argv[1:])
