@@ -45,8 +45,10 @@ def record(event: str, kind: str, executor: str, result: str, latency: float | N
             out.write(json.dumps(row) + "\n")
 
 
-def wait_for(predicate: Callable[[], Any], limit: float, what: str, emu: Any = None, poll: float = 0.2) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail with the journal after ``limit`` s."""
+def wait_for(predicate: Callable[[], Any], limit: float, what: str, emu: Any = None, poll: float = 0.2,
+             details: Callable[[], str] | None = None) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail with the journal (and ``details()``,
+    e.g. task states and the stack's logs) after ``limit`` s."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         value = predicate()
@@ -54,7 +56,8 @@ def wait_for(predicate: Callable[[], Any], limit: float, what: str, emu: Any = N
             return value
         time.sleep(poll)
     journal = "" if emu is None else "\n".join(f"{e.method} {e.path} -> {e.status}" for e in emu.journal[-60:])
-    raise AssertionError(f"timed out after {limit} s waiting for {what}\njournal (tail):\n{journal}")
+    extra = "" if details is None else "\n" + details()
+    raise AssertionError(f"timed out after {limit} s waiting for {what}\njournal (tail):\n{journal}{extra}")
 
 
 def kind_of(task_id: str) -> str:

@@ -115,7 +115,10 @@ def test_node_loss_aborts_after_the_heartbeat_timeout_but_not_in_the_baseline(em
     try:
         guarded = [t for t in DEATH_TASKS if not t.endswith("_baseline")]
         wait_for(lambda: all(aborts(emu, kind_of(t), jobs[t]) for t in guarded), HEARTBEAT_TIMEOUT + 60,
-                 "every guarded job's abort (the DAG processor's failure callback)", emu)
+                 "every guarded job's abort (the DAG processor's failure callback)", emu,
+                 details=lambda: f"tasks: { {t: live_stack.state(dag_id, run_id, t) for t in DEATH_TASKS} }\n"
+                                 f"aborted: { {t: bool(aborts(emu, kind_of(t), jobs[t])) for t in guarded} }\n"
+                                 + live_stack.logs())
         for task in guarded:
             kind = kind_of(task)
             latency = aborts(emu, kind, jobs[task])[0].monotonic - killed
