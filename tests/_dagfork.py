@@ -11,6 +11,7 @@ processes. It saves the ~5 s of imports and app building a fresh interpreter pay
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import select
@@ -213,7 +214,12 @@ class _Forked(_Runner):
 
 # ------------------------------------------------------------------------ the server's side
 def _warm_up() -> None:
-    """Import what a DAG run needs and build the in-process execution API (cached where Airflow caches it)."""
+    """Import what a DAG run needs and build the in-process execution API once for all forked runs.
+
+    Airflow >= 3.1 builds that app once per process (``in_process_api_server`` is cached); 3.0 builds
+    a new one, with a new event-loop thread, for every task ``dag.test()`` runs (~2 s each). Only
+    ``dag.test()`` uses it (a worker talks to the real API server), so 3.0 gets 3.1's cache here.
+    """
     import airflow.sdk  # noqa: F401
     import airflow.sdk.execution_time.task_runner  # noqa: F401
     from airflow.api_fastapi.execution_api import app  # noqa: F401
@@ -222,9 +228,9 @@ def _warm_up() -> None:
     from airflow.models.xcom import XComModel  # noqa: F401
     from airflow.sdk.execution_time import supervisor
 
-    server = supervisor.in_process_api_server
-    if hasattr(server, "cache_info"):  # Airflow >= 3.1 builds it once per process: build it here
-        server().app  # noqa: B018
+    if not hasattr(supervisor.in_process_api_server, "cache_info"):
+        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
+    supervisor.in_process_api_server().app  # noqa: B018
 
 
 def _child(request: dict[str, Any], main: Callable[[Sequence[str]], None]) -> None:
