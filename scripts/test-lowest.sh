@@ -5,7 +5,8 @@
 #
 # Python: the oldest one the package supports (3.10) where the machine has it, else the main suite's
 # (3.11); LOWEST_PYTHON=/path/to/python picks one. Extra arguments go to pytest (default: the two
-# folders above). LOWEST_RESOLVE=1 resolves afresh (under constraints/lowest-caps.txt only) and rewrites
+# folders above); LOWEST_SETUP_ONLY=1 only makes .venv-lowest (scripts/test.sh does that while the main
+# suite runs). LOWEST_RESOLVE=1 resolves afresh (under constraints/lowest-caps.txt only) and rewrites
 # the constraints file.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,6 +38,7 @@ if [ "${LOWEST_RESOLVE:-0}" = 1 ]; then
   rm -f "$VENV/.installed"
 fi
 ensure_venv "$VENV" "$PY" "$CONSTRAINTS" "${PACKAGES[@]}"
+[ "${LOWEST_SETUP_ONLY:-0}" = 1 ] && exit 0
 echo ">> lowest supported Airflow: $("$VENV/bin/python" -c 'import airflow; print(airflow.__version__)') on Python $PYVER"
 if [ "$#" -eq 0 ]; then
   set -- tests/unit tests/e2e --ignore=tests/unit/test_static_checks.py  # ruff/mypy judge the source once, in .venv
