@@ -25,7 +25,7 @@ from airflow_provider_jobs.emulator.apify_records import (
     JobRecord,
     RunOptions,
 )
-from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input, or_404
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 from airflow_provider_jobs.emulator.timelines import APIFY_STATUSES
 
@@ -101,10 +101,7 @@ def _time_param(ctx: RequestContext, name: str) -> float | None:
 
 
 def _actor(ctx: RequestContext, user: ApifyUser | None) -> ActorRecord:
-    actor = ctx.emulator.apify.find_actor(ctx.param("actorId"), user)
-    if actor is None:
-        raise EmulatedApiError(404, "actor-not-found", "Actor was not found")
-    return actor
+    return or_404(ctx.emulator.apify.find_actor(ctx.param("actorId"), user), "Actor", "actor-not-found")
 
 
 def _job(ctx: RequestContext, kind: JobKind, owner: ApifyUser | None, actor: ActorRecord | None = None) -> JobRecord:

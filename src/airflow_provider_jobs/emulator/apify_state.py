@@ -24,7 +24,7 @@ from airflow_provider_jobs.emulator.apify_records import (
     capacity_refusal,
     new_storage_ids,
 )
-from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError, or_unknown
 from airflow_provider_jobs.emulator.refs import ActorRef, ActorSpec, find_named, record_key
 from airflow_provider_jobs.emulator.timelines import (
     APIFY_TERMINAL,
@@ -135,10 +135,7 @@ class ApifyState:
             return find_named(self.actors, ref, lambda: (user or self._owner()).username, bare_name=bare_name)
 
     def _actor(self, spec: ActorSpec) -> ActorRecord:
-        actor = self.find_actor(record_key(spec), bare_name=True)
-        if actor is None:
-            raise UnknownRecordError(f"no actor {spec!r}")
-        return actor
+        return or_unknown(self.find_actor(record_key(spec), bare_name=True), f"actor {spec!r}")
 
     # -- creating jobs ----------------------------------------------------------------------
     def _place(self, job: JobRecord, status: str | None, timeout: float | None) -> JobRecord:
@@ -278,10 +275,7 @@ class ApifyState:
             return (self.runs if kind == "run" else self.builds).get(job_id)
 
     def _known(self, kind: JobKind, job_id: str) -> JobRecord:
-        job = self.job(kind, job_id)
-        if job is None:
-            raise UnknownRecordError(f"no {kind} {job_id!r}")
-        return job
+        return or_unknown(self.job(kind, job_id), f"{kind} {job_id!r}")
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """Return a run as ``GET /v2/actor-runs/{runId}`` would (``data`` unwrapped)."""

@@ -23,7 +23,7 @@ from typing import Any
 from airflow_provider_jobs.emulator._util import apify_id, iso_ms
 from airflow_provider_jobs.emulator.apify_records import ActorRecord, ApifyUser, RunOptions
 from airflow_provider_jobs.emulator.apify_state import ApifyState
-from airflow_provider_jobs.emulator.errors import UnknownRecordError
+from airflow_provider_jobs.emulator.errors import or_unknown
 from airflow_provider_jobs.emulator.refs import ActorSpec, find_named
 
 
@@ -122,9 +122,7 @@ class ApifyTasks:
 
     def get_task(self, task_id: str) -> dict[str, Any]:
         """Return a task as ``GET /v2/actor-tasks/{actorTaskId}`` would (``data`` unwrapped)."""
-        task = self.find_task(task_id)
-        if task is None:
-            raise UnknownRecordError(f"no actor task {task_id!r}")
+        task = or_unknown(self.find_task(task_id), f"actor task {task_id!r}")
         with self.lock:
             return task.to_json()
 

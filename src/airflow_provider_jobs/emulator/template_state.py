@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_jobs.emulator._util import Runtime, short_token
-from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError, or_unknown
 from airflow_provider_jobs.emulator.template_records import TemplateBuildRecord, TemplateRecord
 from airflow_provider_jobs.emulator.timelines import (
     Phase,
@@ -194,9 +194,7 @@ class TemplateState:
 
     def _known(self, build_id: str) -> TemplateBuildRecord:
         with self.lock:
-            if build_id not in self.builds:
-                raise UnknownRecordError(f"no template build {build_id!r}")
-            return self.builds[build_id]
+            return or_unknown(self.builds.get(build_id), f"template build {build_id!r}")
 
     def cancel(self, record: TemplateBuildRecord, principal: str, reason: str | None) -> dict[str, Any]:
         """Request cancellation of ``record`` (idempotent; terminal builds are unchanged); render the snapshot."""
