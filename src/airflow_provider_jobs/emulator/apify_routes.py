@@ -203,7 +203,7 @@ def run_options(ctx: RequestContext) -> RunOptions:
         raise invalid_input(f"Invalid memory value {int(memory)} MB: it must be a power of 2 between 128 and 32768")
     timeout = number_param(ctx, "timeout")
     max_items = number_param(ctx, "maxItems", integer=True)
-    options = RunOptions(
+    return RunOptions(
         timeout_secs=int(timeout) if timeout is not None else None,
         memory_mbytes=int(memory) if memory is not None else None,
         build=ctx.query.get("build") or None,
@@ -211,7 +211,6 @@ def run_options(ctx: RequestContext) -> RunOptions:
         max_total_charge_usd=number_param(ctx, "maxTotalChargeUsd"),
         restart_on_error=bool_param(ctx, "restartOnError"),
     )
-    return options
 
 
 def start_fields(ctx: RequestContext, options: RunOptions) -> dict[str, Any]:
@@ -239,8 +238,7 @@ async def list_runs(ctx: RequestContext) -> Response:
     """``GET /v2/actors/{actorId}/runs``: paginated ``RunShort`` list with a status filter."""
     user = require_user(ctx)
     offset = int(number_param(ctx, "offset", integer=True) or 0)
-    limit_value = number_param(ctx, "limit", integer=True, minimum=1)
-    limit = min(int(limit_value), 1000) if limit_value is not None else 1000
+    limit = int(min(number_param(ctx, "limit", integer=True, minimum=1) or 1000, 1000))
     desc = bool(bool_param(ctx, "desc"))
     statuses = _statuses(ctx)
     after, before = _time_param(ctx, "startedAfter"), _time_param(ctx, "startedBefore")

@@ -118,10 +118,8 @@ class ApifyState:
                 self.actors[actor.id] = actor
                 self.new_build(actor, self._user_named(username), version="0.0", status="SUCCEEDED")
             actor.run_timeline, actor.build_timeline = run, build
-            actor.default_timeout_secs, actor.default_memory_mbytes = (
-                default_timeout_secs,
-                default_memory_mbytes,
-            )
+            actor.default_timeout_secs = default_timeout_secs
+            actor.default_memory_mbytes = default_memory_mbytes
             return actor.ref()
 
     def actors_seeded(self) -> list[ActorRef]:

@@ -215,12 +215,7 @@ class ApifyStorage:
         with self.lock:
             record = self.dataset(dataset_id) or self.datasets.setdefault(dataset_id, DatasetRecord(dataset_id))
             record.pushed.extend(items)
-            return self.item_count(record)
-
-    def item_count(self, record: DatasetRecord) -> int:
-        """Return how many items ``record`` holds now."""
-        rt = self.apify.runtime
-        with self.lock:
+            rt = self.apify.runtime
             return record.generated_count(rt.now(), rt.time_scale) + len(record.pushed)
 
     def rows(self, record: DatasetRecord, offset: int, limit: int | None, desc: bool) -> tuple[Iterator[Any], int, int]:

@@ -244,6 +244,5 @@ class TemplateState:
         with self.lock:
             now = self.runtime.now()
             upcoming = record.next_change_after(now)
-            return record.entries_json(
-                now, self.runtime.clock.to_wall, offset
-            ), None if upcoming is None else upcoming - now
+            due = None if upcoming is None else upcoming - now
+            return record.entries_json(now, self.runtime.clock.to_wall, offset), due
