@@ -6,12 +6,8 @@ are the request's, else the task's, else the actor's; its input is the task's in
 request body's properties laid over it (a shallow merge, as the API documents); it carries
 ``actorTaskId``.
 
-Account limits (:meth:`ApifyTasks.set_account_limits`) make API starts of runs fail with
-``concurrent-runs-limit-exceeded`` or ``actor-memory-limit-exceeded`` (402 by default, as the
-API's error table says) while the user's active runs leave no room; starts succeed again once
-runs finish. To refuse a number of starts regardless, add a ``status`` fault instead, e.g.
-``Fault(route="POST /v2/actors/{actorId}/runs", status=402,
-error_type="concurrent-runs-limit-exceeded", times=2)``.
+Account limits refuse run starts while a user's active runs leave no room
+(:meth:`ApifyTasks.set_account_limits`).
 """
 
 from __future__ import annotations
@@ -136,9 +132,11 @@ class ApifyTasks:
     ) -> None:
         """Limit a user's concurrent runs and their total memory (``None``: unlimited).
 
-        API starts of runs (actor and task) that would exceed a limit fail with ``status`` and
-        ``concurrent-runs-limit-exceeded`` / ``actor-memory-limit-exceeded``; runs created by the
-        Python API are never refused, but count.
+        API starts of runs (actor and task) that would exceed a limit fail with ``status`` (402 as in the
+        API's error table) and ``concurrent-runs-limit-exceeded`` / ``actor-memory-limit-exceeded``, until
+        enough runs finish; runs created by the Python API are never refused, but count. To refuse a number
+        of starts regardless, add a ``status`` fault instead, e.g. ``Fault(route="POST /v2/actors/{actorId}/runs",
+        status=402, error_type="concurrent-runs-limit-exceeded", times=2)``.
 
         :param token: Apify token of the user (default: the first token).
         """
