@@ -18,13 +18,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from airflow_provider_jobs.emulator._util import RealClock
-from airflow_provider_jobs.emulator.apify_records import (
-    ActorRecord,
-    ApifyUser,
-    JobKind,
-    JobRecord,
-    RunOptions,
-)
+from airflow_provider_jobs.emulator.apify_records import ActorRecord, ApifyUser, JobKind, JobRecord, RunOptions
 from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input, or_404
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 from airflow_provider_jobs.emulator.timelines import APIFY_STATUSES
@@ -247,14 +241,7 @@ async def list_runs(ctx: RequestContext) -> Response:
         _actor(ctx, user), user, statuses=statuses, desc=desc, started_after=after, started_before=before
     )
     items = apify.render_short(runs[offset : offset + limit])
-    data = {
-        "total": len(runs),
-        "offset": offset,
-        "limit": limit,
-        "desc": desc,
-        "count": len(items),
-        "items": items,
-    }
+    data = {"total": len(runs), "offset": offset, "limit": limit, "desc": desc, "count": len(items), "items": items}
     return JSONResponse({"data": data})
 
 

@@ -221,12 +221,7 @@ class ApifyState:
         :param fields: :class:`~airflow_provider_jobs.emulator.apify_records.JobRecord` fields
             (``tag``, ``client_ip``, ``user_agent``).
         """
-        options = {
-            "useCache": use_cache,
-            "betaPackages": beta_packages,
-            "memoryMbytes": 4096,
-            "diskMbytes": 8192,
-        }
+        options = {"useCache": use_cache, "betaPackages": beta_packages, "memoryMbytes": 4096, "diskMbytes": 8192}
         with self.lock:
             counter = actor.build_counters[version] = actor.build_counters.get(version, 0) + 1
             job = JobRecord("build", actor, user, actor.build_timeline, version=version, **fields)

@@ -82,11 +82,7 @@ def generated_item(index: int, item_bytes: int = 0) -> dict[str, Any]:
 
     :param item_bytes: pad the item's JSON to about this many bytes with a ``padding`` field.
     """
-    item: dict[str, Any] = {
-        "index": index,
-        "title": f"Item {index}",
-        "url": f"https://example.com/items/{index}",
-    }
+    item: dict[str, Any] = {"index": index, "title": f"Item {index}", "url": f"https://example.com/items/{index}"}
     if item_bytes:
         size = len(json.dumps(item)) + len(', "padding": ""')
         item["padding"] = "x" * max(0, item_bytes - size)

@@ -14,19 +14,9 @@ from typing import Any
 from airflow_provider_jobs.emulator._util import Runtime, short_token
 from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError, or_unknown
 from airflow_provider_jobs.emulator.template_records import TemplateBuildRecord, TemplateRecord
-from airflow_provider_jobs.emulator.timelines import (
-    Phase,
-    TemplateTimeline,
-    backdate,
-    template_schedule,
-)
+from airflow_provider_jobs.emulator.timelines import Phase, TemplateTimeline, backdate, template_schedule
 
-DEFAULT_BUILD_CONFIG: dict[str, Any] = {
-    "vcpus": 2,
-    "memory_mib": 512,
-    "internet_access": True,
-    "disk_mb": 4096,
-}
+DEFAULT_BUILD_CONFIG: dict[str, Any] = {"vcpus": 2, "memory_mib": 512, "internet_access": True, "disk_mb": 4096}
 
 
 @dataclass
@@ -83,12 +73,7 @@ class TemplateState:
             return self._seed(name, timeline, namespace, description, alias).info_json()
 
     def _seed(
-        self,
-        name: str,
-        timeline: TemplateTimeline | None,
-        namespace: str | None,
-        description: str,
-        alias: str | None,
+        self, name: str, timeline: TemplateTimeline | None, namespace: str | None, description: str, alias: str | None
     ) -> TemplateRecord:
         existing = self.templates.get(name)
         record = TemplateRecord(
