@@ -31,7 +31,7 @@ from airflow_provider_jobs.emulator.apify_routes import (
 )
 from airflow_provider_jobs.emulator.apify_storage import render_lines
 from airflow_provider_jobs.emulator.apify_tasks import TaskRecord
-from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input, or_404
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 
 NO_LIMIT = 999_999_999_999
@@ -44,10 +44,6 @@ _FORMATS = {
 _NOT_EMULATED = ("unwind", "flatten", "view", "outputFields")
 _STREAM_POLL = 0.05
 """Seconds between looks at a job whose log is streamed (an abort shows within this)."""
-
-
-def _not_found(what: str) -> EmulatedApiError:
-    return EmulatedApiError(404, "record-not-found", f"{what} was not found")
 
 
 def _names(ctx: RequestContext, name: str) -> list[str] | None:
@@ -95,9 +91,7 @@ def _page(ctx: RequestContext) -> tuple[list[Any], dict[str, str], list[str] | N
     ``clean`` may return fewer items.
     """
     storage = ctx.emulator.apify_storage
-    record = storage.dataset(ctx.param("datasetId"))
-    if record is None:
-        raise _not_found("Dataset")
+    record = or_404(storage.dataset(ctx.param("datasetId")), "Dataset")
     offset = int(number_param(ctx, "offset", integer=True) or 0)
     limit_value = number_param(ctx, "limit", integer=True)
     limit = int(limit_value) if limit_value is not None else None
@@ -145,12 +139,8 @@ async def get_record(ctx: RequestContext) -> Response:
     """``GET /v2/key-value-stores/{storeId}/records/{recordKey}``: the value, with its content type."""
     optional_user(ctx)
     storage = ctx.emulator.apify_storage
-    store = storage.store(ctx.param("storeId"))
-    if store is None:
-        raise _not_found("Key-value store")
-    record = storage.record(store, ctx.param("recordKey"))
-    if record is None:
-        raise _not_found("Record")
+    store = or_404(storage.store(ctx.param("storeId")), "Key-value store")
+    record = or_404(storage.record(store, ctx.param("recordKey")), "Record")
     headers = {}
     if bool_param(ctx, "attachment"):
         headers["Content-Disposition"] = f'attachment; filename="{ctx.param("recordKey")}"'
@@ -159,10 +149,7 @@ async def get_record(ctx: RequestContext) -> Response:
 
 def _log_job(ctx: RequestContext) -> JobRecord:
     apify, job_id = ctx.emulator.apify, ctx.param("buildOrRunId")
-    job = apify.job("run", job_id) or apify.job("build", job_id)
-    if job is None:
-        raise _not_found("Log")
-    return job
+    return or_404(apify.job("run", job_id) or apify.job("build", job_id), "Log")
 
 
 async def get_log(ctx: RequestContext) -> Response:
@@ -195,7 +182,7 @@ def _task(ctx: RequestContext) -> tuple[TaskRecord, ApifyUser]:
     user = require_user(ctx)
     task = ctx.emulator.apify_tasks.find_task(ctx.param("actorTaskId"), user)
     if task is None or task.user is not user:
-        raise _not_found("Actor task")
+        raise EmulatedApiError(404, "record-not-found", "Actor task was not found")
     return task, user
 
 

@@ -222,12 +222,9 @@ class JobRecord:
 
     def _times(self, now: float, wall: WallFn) -> tuple[str, str | None, float]:
         finished = self.finished_at(now)
-        end = finished if finished is not None else now
-        return (
-            iso_ms(wall(self.created)),
-            iso_ms(wall(finished)) if finished is not None else None,
-            end - self.created,
-        )
+        if finished is None:
+            return iso_ms(wall(self.created)), None, now - self.created
+        return iso_ms(wall(self.created)), iso_ms(wall(finished)), finished - self.created
 
     def run_json(self, now: float, scale: float, wall: WallFn, *, with_usage: bool = True) -> dict[str, Any]:
         """Render the full ``Run`` object as ``GET /v2/actor-runs/{runId}`` returns it."""

@@ -18,14 +18,8 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from airflow_provider_jobs.emulator._util import RealClock
-from airflow_provider_jobs.emulator.apify_records import (
-    ActorRecord,
-    ApifyUser,
-    JobKind,
-    JobRecord,
-    RunOptions,
-)
-from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input
+from airflow_provider_jobs.emulator.apify_records import ActorRecord, ApifyUser, JobKind, JobRecord, RunOptions
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, invalid_input, or_404
 from airflow_provider_jobs.emulator.routing import Handler, RequestContext, RouteSpec
 from airflow_provider_jobs.emulator.timelines import APIFY_STATUSES
 
@@ -101,10 +95,7 @@ def _time_param(ctx: RequestContext, name: str) -> float | None:
 
 
 def _actor(ctx: RequestContext, user: ApifyUser | None) -> ActorRecord:
-    actor = ctx.emulator.apify.find_actor(ctx.param("actorId"), user)
-    if actor is None:
-        raise EmulatedApiError(404, "actor-not-found", "Actor was not found")
-    return actor
+    return or_404(ctx.emulator.apify.find_actor(ctx.param("actorId"), user), "Actor", "actor-not-found")
 
 
 def _job(ctx: RequestContext, kind: JobKind, owner: ApifyUser | None, actor: ActorRecord | None = None) -> JobRecord:
@@ -206,7 +197,7 @@ def run_options(ctx: RequestContext) -> RunOptions:
         raise invalid_input(f"Invalid memory value {int(memory)} MB: it must be a power of 2 between 128 and 32768")
     timeout = number_param(ctx, "timeout")
     max_items = number_param(ctx, "maxItems", integer=True)
-    options = RunOptions(
+    return RunOptions(
         timeout_secs=int(timeout) if timeout is not None else None,
         memory_mbytes=int(memory) if memory is not None else None,
         build=ctx.query.get("build") or None,
@@ -214,7 +205,6 @@ def run_options(ctx: RequestContext) -> RunOptions:
         max_total_charge_usd=number_param(ctx, "maxTotalChargeUsd"),
         restart_on_error=bool_param(ctx, "restartOnError"),
     )
-    return options
 
 
 def start_fields(ctx: RequestContext, options: RunOptions) -> dict[str, Any]:
@@ -242,8 +232,7 @@ async def list_runs(ctx: RequestContext) -> Response:
     """``GET /v2/actors/{actorId}/runs``: paginated ``RunShort`` list with a status filter."""
     user = require_user(ctx)
     offset = int(number_param(ctx, "offset", integer=True) or 0)
-    limit_value = number_param(ctx, "limit", integer=True, minimum=1)
-    limit = min(int(limit_value), 1000) if limit_value is not None else 1000
+    limit = int(min(number_param(ctx, "limit", integer=True, minimum=1) or 1000, 1000))
     desc = bool(bool_param(ctx, "desc"))
     statuses = _statuses(ctx)
     after, before = _time_param(ctx, "startedAfter"), _time_param(ctx, "startedBefore")
@@ -252,14 +241,7 @@ async def list_runs(ctx: RequestContext) -> Response:
         _actor(ctx, user), user, statuses=statuses, desc=desc, started_after=after, started_before=before
     )
     items = apify.render_short(runs[offset : offset + limit])
-    data = {
-        "total": len(runs),
-        "offset": offset,
-        "limit": limit,
-        "desc": desc,
-        "count": len(items),
-        "items": items,
-    }
+    data = {"total": len(runs), "offset": offset, "limit": limit, "desc": desc, "count": len(items), "items": items}
     return JSONResponse({"data": data})
 
 

@@ -24,7 +24,7 @@ from airflow_provider_jobs.emulator.apify_records import (
     capacity_refusal,
     new_storage_ids,
 )
-from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError, or_unknown
 from airflow_provider_jobs.emulator.refs import ActorRef, ActorSpec, find_named, record_key
 from airflow_provider_jobs.emulator.timelines import (
     APIFY_TERMINAL,
@@ -118,10 +118,8 @@ class ApifyState:
                 self.actors[actor.id] = actor
                 self.new_build(actor, self._user_named(username), version="0.0", status="SUCCEEDED")
             actor.run_timeline, actor.build_timeline = run, build
-            actor.default_timeout_secs, actor.default_memory_mbytes = (
-                default_timeout_secs,
-                default_memory_mbytes,
-            )
+            actor.default_timeout_secs = default_timeout_secs
+            actor.default_memory_mbytes = default_memory_mbytes
             return actor.ref()
 
     def actors_seeded(self) -> list[ActorRef]:
@@ -135,10 +133,7 @@ class ApifyState:
             return find_named(self.actors, ref, lambda: (user or self._owner()).username, bare_name=bare_name)
 
     def _actor(self, spec: ActorSpec) -> ActorRecord:
-        actor = self.find_actor(record_key(spec), bare_name=True)
-        if actor is None:
-            raise UnknownRecordError(f"no actor {spec!r}")
-        return actor
+        return or_unknown(self.find_actor(record_key(spec), bare_name=True), f"actor {spec!r}")
 
     # -- creating jobs ----------------------------------------------------------------------
     def _place(self, job: JobRecord, status: str | None, timeout: float | None) -> JobRecord:
@@ -226,12 +221,7 @@ class ApifyState:
         :param fields: :class:`~airflow_provider_jobs.emulator.apify_records.JobRecord` fields
             (``tag``, ``client_ip``, ``user_agent``).
         """
-        options = {
-            "useCache": use_cache,
-            "betaPackages": beta_packages,
-            "memoryMbytes": 4096,
-            "diskMbytes": 8192,
-        }
+        options = {"useCache": use_cache, "betaPackages": beta_packages, "memoryMbytes": 4096, "diskMbytes": 8192}
         with self.lock:
             counter = actor.build_counters[version] = actor.build_counters.get(version, 0) + 1
             job = JobRecord("build", actor, user, actor.build_timeline, version=version, **fields)
@@ -278,10 +268,7 @@ class ApifyState:
             return (self.runs if kind == "run" else self.builds).get(job_id)
 
     def _known(self, kind: JobKind, job_id: str) -> JobRecord:
-        job = self.job(kind, job_id)
-        if job is None:
-            raise UnknownRecordError(f"no {kind} {job_id!r}")
-        return job
+        return or_unknown(self.job(kind, job_id), f"{kind} {job_id!r}")
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """Return a run as ``GET /v2/actor-runs/{runId}`` would (``data`` unwrapped)."""

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from airflow_provider_jobs.emulator._util import apify_id, iso_ms
 from airflow_provider_jobs.emulator.apify_records import JobRecord
 from airflow_provider_jobs.emulator.apify_state import ApifyState
-from airflow_provider_jobs.emulator.errors import UnknownRecordError
+from airflow_provider_jobs.emulator.errors import UnknownRecordError, or_unknown
 from airflow_provider_jobs.emulator.timelines import phase_start, status_at
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -82,11 +82,7 @@ def generated_item(index: int, item_bytes: int = 0) -> dict[str, Any]:
 
     :param item_bytes: pad the item's JSON to about this many bytes with a ``padding`` field.
     """
-    item: dict[str, Any] = {
-        "index": index,
-        "title": f"Item {index}",
-        "url": f"https://example.com/items/{index}",
-    }
+    item: dict[str, Any] = {"index": index, "title": f"Item {index}", "url": f"https://example.com/items/{index}"}
     if item_bytes:
         size = len(json.dumps(item)) + len(', "padding": ""')
         item["padding"] = "x" * max(0, item_bytes - size)
@@ -183,9 +179,7 @@ class ApifyStorage:
 
     def log_of(self, job_id: str) -> str:
         """Return the log of a run or build as ``GET /v2/logs/{buildOrRunId}`` returns it now."""
-        job = self.apify.job("run", job_id) or self.apify.job("build", job_id)
-        if job is None:
-            raise UnknownRecordError(f"no run or build {job_id!r}")
+        job = or_unknown(self.apify.job("run", job_id) or self.apify.job("build", job_id), f"run or build {job_id!r}")
         return render_lines(self.written_log(job)[0], self.apify.runtime.clock.to_wall)
 
     def written_log(self, job: JobRecord) -> tuple[list[tuple[float, str]], float | None, bool]:
@@ -217,12 +211,7 @@ class ApifyStorage:
         with self.lock:
             record = self.dataset(dataset_id) or self.datasets.setdefault(dataset_id, DatasetRecord(dataset_id))
             record.pushed.extend(items)
-            return self.item_count(record)
-
-    def item_count(self, record: DatasetRecord) -> int:
-        """Return how many items ``record`` holds now."""
-        rt = self.apify.runtime
-        with self.lock:
+            rt = self.apify.runtime
             return record.generated_count(rt.now(), rt.time_scale) + len(record.pushed)
 
     def rows(self, record: DatasetRecord, offset: int, limit: int | None, desc: bool) -> tuple[Iterator[Any], int, int]:
@@ -238,14 +227,8 @@ class ApifyStorage:
 
     def dataset_items(self, dataset_id: str, *, offset: int = 0, limit: int = 1000, desc: bool = False) -> list[Any]:
         """Return a page of a dataset's items, as stored (no filters)."""
-        rows, _, _ = self.rows(self._dataset(dataset_id), offset, limit, desc)
-        return list(rows)
-
-    def _dataset(self, dataset_id: str) -> DatasetRecord:
-        record = self.dataset(dataset_id)
-        if record is None:
-            raise UnknownRecordError(f"no dataset {dataset_id!r}")
-        return record
+        record = or_unknown(self.dataset(dataset_id), f"dataset {dataset_id!r}")
+        return list(self.rows(record, offset, limit, desc)[0])
 
     # -- key-value stores ---------------------------------------------------------------------
     def put_record(

@@ -6,12 +6,8 @@ are the request's, else the task's, else the actor's; its input is the task's in
 request body's properties laid over it (a shallow merge, as the API documents); it carries
 ``actorTaskId``.
 
-Account limits (:meth:`ApifyTasks.set_account_limits`) make API starts of runs fail with
-``concurrent-runs-limit-exceeded`` or ``actor-memory-limit-exceeded`` (402 by default, as the
-API's error table says) while the user's active runs leave no room; starts succeed again once
-runs finish. To refuse a number of starts regardless, add a ``status`` fault instead, e.g.
-``Fault(route="POST /v2/actors/{actorId}/runs", status=402,
-error_type="concurrent-runs-limit-exceeded", times=2)``.
+Account limits refuse run starts while a user's active runs leave no room
+(:meth:`ApifyTasks.set_account_limits`).
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ from typing import Any
 from airflow_provider_jobs.emulator._util import apify_id, iso_ms
 from airflow_provider_jobs.emulator.apify_records import ActorRecord, ApifyUser, RunOptions
 from airflow_provider_jobs.emulator.apify_state import ApifyState
-from airflow_provider_jobs.emulator.errors import UnknownRecordError
+from airflow_provider_jobs.emulator.errors import or_unknown
 from airflow_provider_jobs.emulator.refs import ActorSpec, find_named
 
 
@@ -122,9 +118,7 @@ class ApifyTasks:
 
     def get_task(self, task_id: str) -> dict[str, Any]:
         """Return a task as ``GET /v2/actor-tasks/{actorTaskId}`` would (``data`` unwrapped)."""
-        task = self.find_task(task_id)
-        if task is None:
-            raise UnknownRecordError(f"no actor task {task_id!r}")
+        task = or_unknown(self.find_task(task_id), f"actor task {task_id!r}")
         with self.lock:
             return task.to_json()
 
@@ -138,9 +132,11 @@ class ApifyTasks:
     ) -> None:
         """Limit a user's concurrent runs and their total memory (``None``: unlimited).
 
-        API starts of runs (actor and task) that would exceed a limit fail with ``status`` and
-        ``concurrent-runs-limit-exceeded`` / ``actor-memory-limit-exceeded``; runs created by the
-        Python API are never refused, but count.
+        API starts of runs (actor and task) that would exceed a limit fail with ``status`` (402 as in the
+        API's error table) and ``concurrent-runs-limit-exceeded`` / ``actor-memory-limit-exceeded``, until
+        enough runs finish; runs created by the Python API are never refused, but count. To refuse a number
+        of starts regardless, add a ``status`` fault instead, e.g. ``Fault(route="POST /v2/actors/{actorId}/runs",
+        status=402, error_type="concurrent-runs-limit-exceeded", times=2)``.
 
         :param token: Apify token of the user (default: the first token).
         """

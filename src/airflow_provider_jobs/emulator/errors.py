@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _APIFY_ERRORS: dict[int, tuple[str, str]] = {
     400: ("invalid-input", "Invalid input: The request body contains invalid data."),
@@ -76,8 +78,22 @@ def invalid_request(message: str) -> EmulatedApiError:
     return EmulatedApiError(400, "invalid_request", message)
 
 
+def or_404(record: T | None, what: str, error_type: str = "record-not-found") -> T:
+    """Return ``record``; raise the Apify API's 404 (``{what} was not found``) when it is ``None``."""
+    if record is None:
+        raise EmulatedApiError(404, error_type, f"{what} was not found")
+    return record
+
+
 class UnknownRecordError(KeyError):
     """Raised by the Python API when an id or name does not exist in the emulator."""
+
+
+def or_unknown(record: T | None, what: str) -> T:
+    """Return ``record``; raise :class:`UnknownRecordError` (``no {what}``) when it is ``None``."""
+    if record is None:
+        raise UnknownRecordError(f"no {what}")
+    return record
 
 
 class EmulatorClientError(RuntimeError):

@@ -272,13 +272,7 @@ async def respond(
             await asyncio.sleep(fault.chunk_delay)
         if getattr(getattr(send, "__self__", None), "disconnected", False):
             return response.status_code
-        await send(
-            {
-                "type": "http.response.body",
-                "body": body[offset : offset + fault.chunk_size],
-                "more_body": True,
-            }
-        )
+        await send({"type": "http.response.body", "body": body[offset : offset + fault.chunk_size], "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
     return response.status_code
 

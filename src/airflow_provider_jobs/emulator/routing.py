@@ -41,10 +41,8 @@ class RouteSpec:
 
     def pattern(self) -> re.Pattern[str]:
         """Return the regular expression matching raw (percent-encoded) paths."""
-        parts = _PARAM.split(self.template)
-        regex = ""
-        for index, part in enumerate(parts):
-            regex += f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part)
+        parts = enumerate(_PARAM.split(self.template))
+        regex = "".join(f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part) for index, part in parts)
         return re.compile(f"^{regex}/?$")
 
 

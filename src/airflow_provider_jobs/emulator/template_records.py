@@ -79,13 +79,7 @@ def _runtime_defaults() -> dict[str, Any]:
         "start_cmd": "python -m app",
         "default_user": "app",
         "default_workdir": "/srv/app",
-        "readiness": {
-            "kind": "tcp",
-            "port": 3000,
-            "timeout_secs": 30,
-            "interval_ms": 500,
-            "startup_grace_secs": 2,
-        },
+        "readiness": {"kind": "tcp", "port": 3000, "timeout_secs": 30, "interval_ms": 500, "startup_grace_secs": 2},
     }
 
 
@@ -165,10 +159,7 @@ class TemplateBuildRecord:
             terminal = _entry("error", "error", detail["message"], "step", **extra)
         else:
             planned.append(_entry("message", "info", "creating snapshot", "snapshot"))
-            result = {
-                "result": self.template.info_json(),
-                "result_metadata": {"runtime_defaults": _runtime_defaults()},
-            }
+            result = {"result": self.template.info_json(), "result_metadata": {"runtime_defaults": _runtime_defaults()}}
             terminal = _entry("end", "info", "template ready", "finalize", **result)
         moments = _moments(self.phases[1].at, end.at, len(planned), 0.5 * scale)
         scheduled = [ScheduledEntry(at, fields) for at, fields in zip(moments, planned, strict=True)]
@@ -297,11 +288,7 @@ class TemplateBuildRecord:
         if status == "cancelled":
             return {
                 "artifact_availability": {"status": "unavailable", "reason": "build did not complete"},
-                "promotability": {
-                    "status": "not_ready",
-                    "promotable": False,
-                    "reason": "build was cancelled",
-                },
+                "promotability": {"status": "not_ready", "promotable": False, "reason": "build was cancelled"},
             }
         return {}
 

@@ -12,21 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_jobs.emulator._util import Runtime, short_token
-from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError
+from airflow_provider_jobs.emulator.errors import EmulatedApiError, UnknownRecordError, or_unknown
 from airflow_provider_jobs.emulator.template_records import TemplateBuildRecord, TemplateRecord
-from airflow_provider_jobs.emulator.timelines import (
-    Phase,
-    TemplateTimeline,
-    backdate,
-    template_schedule,
-)
+from airflow_provider_jobs.emulator.timelines import Phase, TemplateTimeline, backdate, template_schedule
 
-DEFAULT_BUILD_CONFIG: dict[str, Any] = {
-    "vcpus": 2,
-    "memory_mib": 512,
-    "internet_access": True,
-    "disk_mb": 4096,
-}
+DEFAULT_BUILD_CONFIG: dict[str, Any] = {"vcpus": 2, "memory_mib": 512, "internet_access": True, "disk_mb": 4096}
 
 
 @dataclass
@@ -83,12 +73,7 @@ class TemplateState:
             return self._seed(name, timeline, namespace, description, alias).info_json()
 
     def _seed(
-        self,
-        name: str,
-        timeline: TemplateTimeline | None,
-        namespace: str | None,
-        description: str,
-        alias: str | None,
+        self, name: str, timeline: TemplateTimeline | None, namespace: str | None, description: str, alias: str | None
     ) -> TemplateRecord:
         existing = self.templates.get(name)
         record = TemplateRecord(
@@ -194,9 +179,7 @@ class TemplateState:
 
     def _known(self, build_id: str) -> TemplateBuildRecord:
         with self.lock:
-            if build_id not in self.builds:
-                raise UnknownRecordError(f"no template build {build_id!r}")
-            return self.builds[build_id]
+            return or_unknown(self.builds.get(build_id), f"template build {build_id!r}")
 
     def cancel(self, record: TemplateBuildRecord, principal: str, reason: str | None) -> dict[str, Any]:
         """Request cancellation of ``record`` (idempotent; terminal builds are unchanged); render the snapshot."""
@@ -246,6 +229,5 @@ class TemplateState:
         with self.lock:
             now = self.runtime.now()
             upcoming = record.next_change_after(now)
-            return record.entries_json(
-                now, self.runtime.clock.to_wall, offset
-            ), None if upcoming is None else upcoming - now
+            due = None if upcoming is None else upcoming - now
+            return record.entries_json(now, self.runtime.clock.to_wall, offset), due

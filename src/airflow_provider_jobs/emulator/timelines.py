@@ -123,10 +123,7 @@ def status_at(phases: list[Phase], now: float) -> str:
 
 def phase_start(phases: list[Phase], status: str) -> float | None:
     """Return when the first phase with ``status`` starts, or ``None``."""
-    for phase in phases:
-        if phase.status == status:
-            return phase.at
-    return None
+    return next((phase.at for phase in phases if phase.status == status), None)
 
 
 def terminal_phase(phases: list[Phase], terminal: frozenset[str]) -> Phase:
