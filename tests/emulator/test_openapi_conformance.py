@@ -79,7 +79,7 @@ def check_error_body(openapi: tuple[Any, dict[str, Any]], response: httpx.Respon
 @pytest.fixture
 def scripted(emu: Emulator) -> dict[str, str]:
     """An actor with runs in every status and builds in a few."""
-    slow = Timeline(running_secs=100_000, abort_grace_secs=100_000, timing_out_secs=100_000)
+    slow = Timeline(ready_secs=100_000, running_secs=100_000, abort_grace_secs=100_000, timing_out_secs=100_000)
     emu.seed_actor("demo~hello", run=slow, build=slow)
     runs = {
         status: emu.create_run("demo~hello", status=status)
