@@ -219,10 +219,13 @@ def _warm_up() -> None:
     Airflow >= 3.1 builds that app once per process (``in_process_api_server`` is cached); 3.0 builds
     a new one, with a new event-loop thread, for every task ``dag.test()`` runs (~2 s each). Only
     ``dag.test()`` uses it (a worker talks to the real API server), so 3.0 gets 3.1's cache here.
+    The app's first request is served here too: Cadwyn builds its versioned routes then (~3 s).
     """
+    import asyncio
+
     import airflow.sdk  # noqa: F401
     import airflow.sdk.execution_time.task_runner  # noqa: F401
-    from airflow.api_fastapi.execution_api import app  # noqa: F401
+    import httpx
     from airflow.models import TaskInstance  # noqa: F401
     from airflow.models.renderedtifields import RenderedTaskInstanceFields  # noqa: F401
     from airflow.models.xcom import XComModel  # noqa: F401
@@ -230,7 +233,13 @@ def _warm_up() -> None:
 
     if not hasattr(supervisor.in_process_api_server, "cache_info"):
         supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
-    supervisor.in_process_api_server().app  # noqa: B018
+    app = supervisor.in_process_api_server().app
+
+    async def first_request() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://warm-up.invalid") as c:
+            await c.get("/execution/")
+
+    asyncio.run(first_request())  # in this thread, and its loop closed: nothing runs when the server forks
 
 
 def _child(request: dict[str, Any], main: Callable[[Sequence[str]], None]) -> None:
