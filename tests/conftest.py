@@ -43,6 +43,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The live-stack tests (one xdist group, ~3 minutes on one worker) go first, so that the other
+    # worker's share runs beside them rather than after them. Same order on every worker.
+    items.sort(key=lambda item: 0 if item.get_closest_marker("xdist_group") else 1)
     # pytest >= 9.2 keeps node ids structured: pytest-xdist's --dist loadgroup still writes its
     # "@group" suffix to the legacy `_nodeid`, which is ignored, so `xdist_group` stopped grouping
     # (pytest-dev/pytest-xdist#1386) and each worker started its own live stack. Re-apply the suffix.
@@ -86,3 +89,4 @@ def assert_no_secret(caplog: pytest.LogCaptureFixture) -> Callable[..., None]:
 def fake_clock() -> Iterator[FakeClock]:
     """A fake monotonic clock with a sleep that only advances it."""
     yield FakeClock()
+
