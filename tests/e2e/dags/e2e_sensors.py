@@ -35,8 +35,8 @@ MODES = {"poke": {"mode": "poke"}, "reschedule": {"mode": "reschedule"}, "deferr
 with dag("e2e_sensor_timeouts") as e2e_sensor_timeouts:
     for _mode, _options in MODES.items():
         for _kind in KINDS:
-            sensor(_kind, f"{_mode}_{_kind}", timeout=1.5, poke_interval=0.5, **_options)
-    sensor("apify_run", "opt_out", timeout=1, poke_interval=0.5, abort_on_timeout=False)
+            sensor(_kind, f"{_mode}_{_kind}", timeout=1, poke_interval=0.4, **_options)
+    sensor("apify_run", "opt_out", timeout=1, poke_interval=0.4, abort_on_timeout=False)
 
 with dag("e2e_sensor_ends") as e2e_sensor_ends:
     for _kind in KINDS:
