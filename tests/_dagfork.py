@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,10 +115,11 @@ class ForkServer:
         """The fork server of ``env``'s start-up part, started on first use (``None``: it could not start)."""
         key = startup_env(env)
         with cls._lock:
-            if key in cls._servers:
-                known = cls._servers[key]
-                if known is None or known._proc.poll() is None:
-                    return known
+            known = cls._servers.get(key)
+            if key in cls._servers and (known is None or known._proc.poll() is None):
+                return known
+            if known is not None:  # it died: drop its files before starting another
+                known.close()
             try:
                 server: ForkServer | None = cls(dict(key))
             except RuntimeError as exc:
@@ -167,9 +169,7 @@ class ForkServer:
         except (OSError, subprocess.TimeoutExpired):
             self._proc.kill()
         self._log.close()
-        for name in os.listdir(self._dir):
-            os.unlink(os.path.join(self._dir, name))
-        os.rmdir(self._dir)
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     @classmethod
     def close_all(cls) -> None:
