@@ -226,3 +226,28 @@ def validate_field_names(value: Any, what: str) -> list[str] | None:
             "each field name must be a non-empty string without commas."
         )
     return names
+
+
+# ------------------------------------------------ rendered templates back to values
+def as_int(value: Any) -> Any:
+    """Turn a rendered template such as ``"300"`` back into ``300``; leave anything else as is."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+def as_float(value: Any) -> Any:
+    """Turn a rendered template such as ``"1.5"`` back into ``1.5``; leave anything else as is."""
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
+def as_bool(value: Any) -> Any:
+    """Turn a rendered ``"True"``/``"false"`` back into a bool; leave anything else as is."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value

@@ -19,9 +19,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from airflow_provider_jobs._retry import RetryPolicy
-from airflow_provider_jobs._validation import validate_wait_seconds
+from airflow_provider_jobs._validation import as_float, validate_wait_seconds
 from airflow_provider_jobs.exceptions import JobsApiError
-from airflow_provider_jobs.lifecycle.task import as_float
 
 J = TypeVar("J")
 

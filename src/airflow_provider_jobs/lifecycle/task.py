@@ -263,30 +263,6 @@ def seconds(value: timedelta | float | int | None) -> float | None:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def as_int(value: Any) -> Any:
-    """Turn a rendered template such as ``"300"`` back into ``300``; leave anything else as is."""
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return value
-
-
-def as_float(value: Any) -> Any:
-    """Turn a rendered template such as ``"1.5"`` back into ``1.5``; leave anything else as is."""
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return value
-    return value
-
-
-def as_bool(value: Any) -> Any:
-    """Turn a rendered ``"True"``/``"false"`` back into a bool; leave anything else as is."""
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return value
-
-
 def store_get(store: Any, key: str) -> Any:
     """Read ``key`` from the task state store (Airflow >= 3.3), ``None`` without one or on any error."""
     if store is None:
@@ -311,9 +287,6 @@ def store_set(store: Any, key: str, value: str) -> None:
 __all__ = [
     "GRACEFUL_WAIT",
     "TrackedJob",
-    "as_bool",
-    "as_float",
-    "as_int",
     "cancel_options",
     "default_cancel_reason",
     "no_retry_when_pointless_or_harmful",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow_provider_jobs._validation import as_bool
 from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.lifecycle import (
     APIFY_BUILD,
@@ -14,7 +15,6 @@ from airflow_provider_jobs.lifecycle import (
     ApifyBuildKind,
     ApifyRunKind,
 )
-from airflow_provider_jobs.lifecycle.task import as_bool
 from airflow_provider_jobs.notifications._base import JobAbortNotifier
 
 if TYPE_CHECKING:

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_jobs._compat import openlineage_classes
 from airflow_provider_jobs._lineage import apify_dataset_name
 from airflow_provider_jobs._retry import RetryPolicy
+from airflow_provider_jobs._validation import as_bool, as_float, as_int
 from airflow_provider_jobs.exceptions import InvalidArgumentError
 from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.lifecycle import APIFY_BUILD, APIFY_RUN, AbortOptions, ApifyBuildKind, ApifyRunKind
 from airflow_provider_jobs.lifecycle.capacity import CAPACITY_BACKOFF, capacity_wait_seconds, start_when_capacity_allows
-from airflow_provider_jobs.lifecycle.task import as_bool, as_float, as_int
 from airflow_provider_jobs.links.apify import ApifyBuildLink, ApifyRunLink
 from airflow_provider_jobs.operators._base import JobAbortOperator, JobOperator
 from airflow_provider_jobs.triggers._base import JobTrigger

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow_provider_jobs._validation import as_bool
 from airflow_provider_jobs.hooks.apify import ApifyHook
 from airflow_provider_jobs.lifecycle import APIFY_BUILD, APIFY_RUN, AbortOptions, ApifyBuildKind, ApifyRunKind
-from airflow_provider_jobs.lifecycle.task import as_bool
 from airflow_provider_jobs.links.apify import ApifyBuildLink, ApifyRunLink
 from airflow_provider_jobs.sensors._base import JobSensor
 from airflow_provider_jobs.triggers._base import JobTrigger
