@@ -131,17 +131,20 @@ class LogTail:
         self._partial = b""
 
     def feed(self, chunk: bytes) -> Iterator[str]:
-        """Take the next bytes of the current connection; yield the new whole lines they complete.
+        """Take the next bytes of the current connection (at once); yield the new whole lines they complete.
 
         A line counts as delivered when it is yielded: a reader that stops in the middle of a chunk
         (its deadline passed) gets the lines it did not take on the next connection.
         """
         start, self._seen = self._seen, self._seen + len(chunk)
         if self._seen <= self.delivered:
-            return
+            return iter(())
         if start < self.delivered:
             chunk = chunk[self.delivered - start:]
         *lines, self._partial = (self._partial + chunk).split(b"\n")
+        return self._deliver(lines)
+
+    def _deliver(self, lines: list[bytes]) -> Iterator[str]:
         for line in lines:
             self.delivered += len(line) + 1
             self._progressed = True

@@ -405,6 +405,13 @@ def test_log_tail_counts_only_the_lines_taken_from_a_chunk() -> None:
     assert list(tail.feed(b"a\nb\nc\n")) == ["b", "c"]
 
 
+def test_log_tail_takes_a_chunk_when_fed_even_if_no_line_is_read() -> None:
+    tail = LogTail("r1", 3)
+    tail.connected()
+    tail.feed(b"ab")  # no whole line: nothing to read, the bytes are kept all the same
+    assert list(tail.feed(b"c\n")) == ["abc"]
+
+
 # -------------------------------------------------------------------------------------------- twins
 @pytest.mark.parametrize(
     ("name", "kind"),
