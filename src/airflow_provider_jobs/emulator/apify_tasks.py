@@ -106,7 +106,13 @@ class ApifyTasks:
                 self.apify._owner(token),
                 self.apify.runtime.clock.to_wall(self.apify.runtime.now()),
                 task_input,
-                RunOptions(build, timeout_secs, memory_mbytes, max_items, None, restart_on_error),
+                RunOptions(
+                    build=build,
+                    timeout_secs=timeout_secs,
+                    memory_mbytes=memory_mbytes,
+                    max_items=max_items,
+                    restart_on_error=restart_on_error,
+                ),
             )
             self.tasks[record.id] = record
             return record.to_json()
